@@ -1,0 +1,3 @@
+//! Safebox command-line client.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Safebox format, key schedule and link.

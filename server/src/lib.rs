@@ -1,0 +1,1 @@
+//! Safebox server core.

@@ -1,0 +1,3 @@
+//! Safebox web app.
+
+fn main() {}
