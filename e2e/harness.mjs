@@ -1,0 +1,378 @@
+// Browser end-to-end tests for Safebox: processes and browser sessions.
+//
+// Run from the repository root, after building the server, the CLI and the
+// web app:
+//
+//   cargo build -p safebox-server -p safebox-cli
+//   PATH=$PWD/node_modules/.bin:$PATH TRUNK_SKIP_VERSION_CHECK=true trunk build --release
+//   node --test e2e/
+//
+// Each test file starts its own safebox-server on a free 127.0.0.1 port with
+// a temporary data dir, and its own headless Chromium (/usr/bin/chromium, or
+// SAFEBOX_E2E_CHROMIUM). Chromium sends everything that is not loopback to a
+// closed local port, so a page cannot reach another host. Failure
+// screenshots and server logs go to .e2e-artifacts/.
+
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+import { SensitiveValues, findLeaks, redactFragments } from './secrets.mjs';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST_DIR = join(REPO_ROOT, 'dist');
+export const ARTIFACTS_DIR = join(REPO_ROOT, '.e2e-artifacts');
+export const SERVER_BIN = join(REPO_ROOT, 'target', 'debug', 'safebox-server');
+export const CLI_BIN = join(REPO_ROOT, 'target', 'debug', 'safebox');
+const CHROMIUM_PATH = process.env.SAFEBOX_E2E_CHROMIUM ?? '/usr/bin/chromium';
+
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const SERVER_START_TIMEOUT_MS = 20_000;
+const SERVER_STOP_TIMEOUT_MS = 5_000;
+
+/** Child processes still running, killed when Node exits even after a crash. */
+const runningChildren = new Set();
+process.on('exit', () => {
+  for (const child of runningChildren) {
+    child.kill('SIGKILL');
+  }
+});
+
+/** Throws one error that lists every missing build output and the command that makes it. */
+export function checkPrerequisites() {
+  const missing = [];
+  if (!existsSync(SERVER_BIN) || !existsSync(CLI_BIN)) {
+    missing.push(
+      `${SERVER_BIN} or ${CLI_BIN} is missing: run \`cargo build -p safebox-server -p safebox-cli\``,
+    );
+  }
+  if (!existsSync(join(DIST_DIR, 'index.html'))) {
+    missing.push(
+      `${join(DIST_DIR, 'index.html')} is missing: run ` +
+        '`PATH=$PWD/node_modules/.bin:$PATH TRUNK_SKIP_VERSION_CHECK=true trunk build --release` ' +
+        'in the repository root',
+    );
+  }
+  if (!existsSync(CHROMIUM_PATH)) {
+    missing.push(`${CHROMIUM_PATH} is missing: install Debian's chromium package (scripts/setup.sh does)`);
+  }
+  if (missing.length > 0) {
+    throw new Error(`e2e prerequisites missing:\n  ${missing.join('\n  ')}`);
+  }
+}
+
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
+export async function findFreePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function sleep(milliseconds) {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, milliseconds));
+}
+
+async function readLogTail(logPath, lineCount = 20) {
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  return redactFragments(text.split('\n').slice(-lineCount).join('\n'));
+}
+
+/**
+ * A safebox-server child process bound to 127.0.0.1 on a free port, with a
+ * fresh data dir and its stdout and stderr in one log file.
+ */
+export class ServerProcess {
+  static async start(label) {
+    const port = await findFreePort();
+    const workDir = await mkdtemp(join(tmpdir(), `safebox-e2e-${label}-`));
+    const dataDir = join(workDir, 'data');
+    await mkdir(dataDir);
+    const logPath = join(workDir, 'server.log');
+    const logFd = openSync(logPath, 'a');
+
+    const child = spawn(
+      SERVER_BIN,
+      ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', DIST_DIR],
+      { cwd: workDir, stdio: ['ignore', logFd, logFd] },
+    );
+    closeSync(logFd);
+    runningChildren.add(child);
+    child.once('exit', () => runningChildren.delete(child));
+
+    const server = new ServerProcess({ label, child, port, workDir, dataDir, logPath });
+    await server.waitUntilReady();
+    return server;
+  }
+
+  constructor({ label, child, port, workDir, dataDir, logPath }) {
+    this.label = label;
+    this.child = child;
+    this.url = `http://127.0.0.1:${port}`;
+    this.workDir = workDir;
+    this.dataDir = dataDir;
+    this.logPath = logPath;
+  }
+
+  async waitUntilReady() {
+    const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(
+          `safebox-server exited during startup (code ${this.child.exitCode}, ` +
+            `signal ${this.child.signalCode}). Log tail:\n${await readLogTail(this.logPath)}`,
+        );
+      }
+      try {
+        await fetch(`${this.url}/`, { signal: AbortSignal.timeout(1_000) });
+        return;
+      } catch {
+        await sleep(100);
+      }
+    }
+    await this.stop();
+    throw new Error(
+      `safebox-server did not answer on ${this.url} within ${SERVER_START_TIMEOUT_MS} ms. ` +
+        `Log tail:\n${await readLogTail(this.logPath)}`,
+    );
+  }
+
+  get running() {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after a timeout). Safe to call twice. */
+  async stop() {
+    if (this.running) {
+      const exited = once(this.child, 'exit');
+      this.child.kill('SIGTERM');
+      const timer = sleep(SERVER_STOP_TIMEOUT_MS).then(() => 'timeout');
+      if ((await Promise.race([exited, timer])) === 'timeout') {
+        this.child.kill('SIGKILL');
+        await exited;
+      }
+    }
+  }
+
+  /** Stops the server, keeps its log in .e2e-artifacts/ and removes the data dir. */
+  async dispose() {
+    await this.stop();
+    await mkdir(ARTIFACTS_DIR, { recursive: true });
+    await copyFile(this.logPath, join(ARTIFACTS_DIR, `${this.label}-server.log`)).catch(() => {});
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** Launches headless Chromium with a fresh profile; non-loopback traffic goes to a closed port. */
+export async function launchBrowser() {
+  const closedPort = await findFreePort();
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    timeout: 30_000,
+    // Playwright gives each launch its own temporary --user-data-dir.
+    args: [
+      ...CHROMIUM_FLAGS,
+      `--proxy-server=http://127.0.0.1:${closedPort}`,
+      '--proxy-bypass-list=127.0.0.1;localhost;[::1]',
+    ],
+  });
+}
+
+function isLoopbackUrl(url) {
+  const { protocol, hostname } = new URL(url);
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(protocol)) {
+    return true;
+  }
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+}
+
+function sanitizeForFileName(text) {
+  return text.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 80);
+}
+
+/**
+ * Browser contexts opened by one test. Records console errors, uncaught
+ * page errors, CSP violations and any request to a non-loopback host, and
+ * screenshots every open page when the test fails.
+ */
+export class BrowserSession {
+  constructor(browser) {
+    this.browser = browser;
+    this.contexts = [];
+    this.consoleErrors = [];
+    this.pageErrors = [];
+    this.offsiteRequests = [];
+  }
+
+  /** Opens a fresh context (no cookies, storage or service workers shared with others). */
+  async newContext() {
+    const context = await this.browser.newContext({ acceptDownloads: true });
+    context.setDefaultTimeout(30_000);
+    context.on('request', (request) => {
+      if (!isLoopbackUrl(request.url())) {
+        this.offsiteRequests.push(request.url());
+      }
+    });
+    // Collects CSP violations from the document itself, independent of the
+    // wording of Chromium's console messages.
+    await context.addInitScript(() => {
+      window.__safeboxCspViolations = [];
+      document.addEventListener('securitypolicyviolation', (event) => {
+        window.__safeboxCspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI}`);
+      });
+    });
+    this.contexts.push(context);
+    return context;
+  }
+
+  /** Opens a page in a new context and records its console errors and page errors. */
+  async newPage() {
+    const context = await this.newContext();
+    const page = await context.newPage();
+    this.watchPage(page);
+    return page;
+  }
+
+  watchPage(page) {
+    page.on('console', (message) => {
+      if (message.type() === 'error') {
+        this.consoleErrors.push(message.text());
+      }
+    });
+    page.on('pageerror', (error) => {
+      this.pageErrors.push(String(error));
+    });
+  }
+
+  /** Returns the CSP violations recorded in the page so far. */
+  async cspViolations(page) {
+    return page.evaluate(() => window.__safeboxCspViolations ?? []);
+  }
+
+  async screenshotAll(testName) {
+    await mkdir(ARTIFACTS_DIR, { recursive: true });
+    let index = 0;
+    for (const context of this.contexts) {
+      for (const page of context.pages()) {
+        index += 1;
+        const path = join(ARTIFACTS_DIR, `${sanitizeForFileName(testName)}-${index}.png`);
+        await page.screenshot({ path, fullPage: true, timeout: 5_000 }).catch(() => {});
+      }
+    }
+  }
+
+  async close() {
+    for (const context of this.contexts) {
+      await context.close().catch(() => {});
+    }
+    this.contexts = [];
+  }
+}
+
+/**
+ * Registers before/after hooks that start a server and a browser for the
+ * current test file and stop both at the end, also after a failure. Returns
+ * an object whose `server`, `browser`, `workDir` and `sensitive` fields are
+ * set once the before hook has run.
+ */
+export function useSuiteEnvironment(label) {
+  const environment = { server: null, browser: null, workDir: null, sensitive: new SensitiveValues() };
+
+  before(async () => {
+    checkPrerequisites();
+    environment.workDir = await mkdtemp(join(tmpdir(), `safebox-e2e-${label}-files-`));
+    environment.server = await ServerProcess.start(label);
+    environment.browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await environment.browser?.close().catch(() => {});
+    await environment.server?.dispose();
+    if (environment.workDir) {
+      await rm(environment.workDir, { recursive: true, force: true });
+    }
+  });
+
+  return environment;
+}
+
+/**
+ * Registers the last test of a file, which stops the server so that its log
+ * is complete. No data file and no log line may then contain a link secret,
+ * claim token, file name or plaintext sample that earlier tests recorded.
+ */
+export function testServerKeepsNoSecrets(environment) {
+  test('server keeps no secret or plaintext', async () => {
+    assert.ok(environment.sensitive.needles.length > 0, 'no file was sent, so there is nothing to look for');
+    await environment.server.stop();
+    const findings = await findLeaks({
+      dataDir: environment.server.dataDir,
+      logPath: environment.server.logPath,
+      sensitive: environment.sensitive,
+    });
+    assert.deepEqual(findings, []);
+  });
+}
+
+/**
+ * Runs `body(session)` with a fresh BrowserSession, screenshots its pages
+ * into .e2e-artifacts/ if the body throws, closes its contexts, and fails
+ * the test if any page requested a non-loopback URL.
+ */
+export async function withBrowserSession(testContext, browser, body) {
+  const session = new BrowserSession(browser);
+  try {
+    await body(session);
+  } catch (error) {
+    await session.screenshotAll(testContext.name);
+    throw error;
+  } finally {
+    await session.close();
+  }
+  if (session.offsiteRequests.length > 0) {
+    throw new Error(`pages requested non-loopback URLs: ${session.offsiteRequests.join(', ')}`);
+  }
+}
+
+/** Runs the safebox CLI and returns its exit code, stdout and stderr; never throws on a non-zero exit. */
+export function runCli(args, { timeoutMs = 60_000 } = {}) {
+  return new Promise((resolveRun) => {
+    const child = execFile(
+      CLI_BIN,
+      args,
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
+      (error, stdout, stderr) => {
+        runningChildren.delete(child);
+        let code = 0;
+        if (error) {
+          // execFile reports a spawn failure or a timeout with a non-numeric code.
+          code = typeof error.code === 'number' ? error.code : -1;
+        }
+        resolveRun({ code, signal: error?.signal ?? null, stdout, stderr });
+      },
+    );
+    runningChildren.add(child);
+  });
+}

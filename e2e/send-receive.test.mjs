@@ -1,0 +1,165 @@
+// Sending a file from the page and receiving it in a fresh browser context.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { filesAtLeast, parseLink } from './secrets.mjs';
+import { testServerKeepsNoSecrets, useSuiteEnvironment, withBrowserSession } from './harness.mjs';
+import {
+  downloadThroughPage,
+  makeRandomFile,
+  openLink,
+  sendThroughPage,
+  sha256OfFile,
+  sizeTextMatches,
+} from './flows.mjs';
+
+const FILE_SIZE = 3 * 1024 * 1024 + 12_345;
+
+describe('send and receive', () => {
+  const environment = useSuiteEnvironment('send-receive');
+
+  /** Sends `file` from a new page and records its link and content as sensitive. */
+  async function sendFile(session, file, label, options) {
+    const page = await session.newPage();
+    const link = await sendThroughPage(page, environment.server.url, file, options);
+    environment.sensitive.addLink(link, label);
+    return { page, link };
+  }
+
+  /** Opens `link` in a fresh context, downloads it and checks bytes and suggested name. */
+  async function receiveAndCheck(t, session, link, file) {
+    const page = await session.newPage();
+    const { kind } = await openLink(page, link);
+    assert.equal(kind, 'file', 'receive page shows a message instead of the file');
+
+    const result = await downloadThroughPage(page, environment.workDir);
+    t.diagnostic(`download delivered via ${result.mechanism}`);
+    assert.equal(await sha256OfFile(result.path), file.sha256, 'downloaded bytes differ from the original');
+    assert.equal(result.suggestedFilename, file.name, 'suggested file name differs from the original');
+    return page;
+  }
+
+  test('round trip of multi-MB file', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'contrat été 2026.pdf', FILE_SIZE);
+    environment.sensitive.addFile(file, 'round trip');
+
+    await withBrowserSession(t, environment.browser, async (session) => {
+      const { page: sendPage, link } = await sendFile(session, file, 'round trip');
+
+      assert.ok(link.startsWith(`${environment.server.url}/`), 'share link does not point at the server page');
+      const expiryNote = await sendPage.getByTestId('expiry-note').textContent();
+      assert.match(expiryNote, /\bonce\b/i, 'expiry note does not say the link works once');
+
+      const receivePage = await session.newPage();
+      const { kind } = await openLink(receivePage, link);
+      assert.equal(kind, 'file', 'receive page shows a message instead of the file');
+      assert.equal((await receivePage.getByTestId('file-name').textContent()).trim(), file.name);
+      const sizeText = await receivePage.getByTestId('file-size').textContent();
+      assert.ok(sizeTextMatches(sizeText, file.size), `file-size "${sizeText}" does not match ${file.size} bytes`);
+      assert.notEqual((await receivePage.getByTestId('expires-at').textContent()).trim(), '', 'expires-at is empty');
+
+      const result = await downloadThroughPage(receivePage, environment.workDir);
+      t.diagnostic(`download delivered via ${result.mechanism}`);
+      const usedMemoryFallback = await receivePage.getByTestId('in-memory-notice').isVisible();
+      t.diagnostic(`in-memory notice shown: ${usedMemoryFallback}`);
+      assert.equal(await sha256OfFile(result.path), file.sha256, 'downloaded bytes differ from the original');
+      assert.equal(result.suggestedFilename, file.name, 'suggested file name differs from the original');
+
+      const secondPage = await session.newPage();
+      const second = await openLink(secondPage, link);
+      assert.equal(second.kind, 'already-downloaded');
+      assert.equal(await secondPage.getByTestId('download-button').count(), 0, 'a claimed link still offers Download');
+    });
+  });
+
+  test('round trip of empty file', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'empty.txt', 0);
+    environment.sensitive.addFile(file, 'empty file');
+
+    await withBrowserSession(t, environment.browser, async (session) => {
+      const { link } = await sendFile(session, file, 'empty file');
+      await receiveAndCheck(t, session, link, file);
+    });
+  });
+
+  test('link preview fetch burns nothing', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'preview check.bin', 200_000);
+    environment.sensitive.addFile(file, 'preview');
+
+    await withBrowserSession(t, environment.browser, async (session) => {
+      const { link } = await sendFile(session, file, 'preview');
+
+      // A chat link previewer fetches the URL without its fragment and may
+      // follow it with a second request.
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const response = await fetch(link, { headers: { 'User-Agent': 'e2e-link-previewer/1.0' } });
+        assert.equal(response.status, 200, 'server did not serve the page for the link URL');
+        const body = await response.text();
+        assert.ok(!body.includes(file.name), 'page HTML contains the file name');
+      }
+
+      await receiveAndCheck(t, session, link, file);
+
+      const againPage = await session.newPage();
+      assert.equal((await openLink(againPage, link)).kind, 'already-downloaded');
+    });
+  });
+
+  test('opening link without click burns nothing', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'opened twice.bin', 150_000);
+    environment.sensitive.addFile(file, 'open without click');
+
+    await withBrowserSession(t, environment.browser, async (session) => {
+      const { link } = await sendFile(session, file, 'open without click');
+
+      // A previewer that runs scripts, or a recipient who looks but closes the tab.
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const lookPage = await session.newPage();
+        assert.equal((await openLink(lookPage, link)).kind, 'file');
+        await lookPage.context().close();
+      }
+
+      await receiveAndCheck(t, session, link, file);
+    });
+  });
+
+  test('expiry choice reaches server', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'short lived.bin', 1_000);
+    environment.sensitive.addFile(file, 'expiry');
+
+    await withBrowserSession(t, environment.browser, async (session) => {
+      const sentAt = Math.floor(Date.now() / 1000);
+      const { link } = await sendFile(session, file, 'expiry', { expirySeconds: 300 });
+
+      // The info call is the one the receive page makes first, and it burns nothing.
+      const { id, claimToken } = parseLink(link);
+      const response = await fetch(`${environment.server.url}/api/v1/files/${id}/info`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ claim_token: claimToken.toString('base64url') }),
+      });
+      assert.equal(response.status, 200);
+      const info = await response.json();
+      const remaining = info.expires_at - sentAt;
+      assert.ok(remaining >= 240, `expires_at is ${remaining} s after sending, expected about 300`);
+      assert.ok(remaining <= 360, `expires_at is ${remaining} s after sending, expected about 300`);
+
+      await receiveAndCheck(t, session, link, file);
+    });
+  });
+
+  test('downloaded ciphertext is deleted', async () => {
+    // Every file sent above has been downloaded, so no stored object may be
+    // as large as the big file (its ciphertext is 28 + L + 16 per record bytes).
+    const deadline = Date.now() + 5_000;
+    let largeFiles = await filesAtLeast(environment.server.dataDir, FILE_SIZE);
+    while (largeFiles.length > 0 && Date.now() < deadline) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+      largeFiles = await filesAtLeast(environment.server.dataDir, FILE_SIZE);
+    }
+    assert.deepEqual(largeFiles, [], 'ciphertext still on disk after the download');
+  });
+
+  testServerKeepsNoSecrets(environment);
+});
