@@ -1,0 +1,99 @@
+//! The receive page: what the link holds, and the Download button.
+
+use yew::prelude::*;
+
+use crate::components::{Message, ProgressBar};
+use crate::format;
+use crate::hooks::use_receive;
+use crate::receive::FileDetails;
+use crate::state::ReceiveStatus;
+
+/// Properties of [`ReceivePage`].
+#[derive(Properties, PartialEq)]
+pub struct ReceivePageProps {
+    /// The URL fragment without `#`. It holds the link's secret.
+    pub fragment: AttrValue,
+}
+
+/// The page shown when the URL has a fragment.
+#[function_component(ReceivePage)]
+pub fn receive_page(props: &ReceivePageProps) -> Html {
+    let receive = use_receive(&props.fragment);
+    let state = &*receive.state;
+
+    let details = state.details.as_ref().map(details_view);
+    let in_memory_notice = state.in_memory.then(|| {
+        html! {
+            <p class="notice" data-testid="in-memory-notice">
+                { "This browser cannot save the file while it downloads (that needs HTTPS), so the \
+                   whole file is kept in memory until it is complete. Very large files may fail." }
+            </p>
+        }
+    });
+
+    let body = match &state.status {
+        ReceiveStatus::Loading => html! {
+            <p class="loading" aria-live="polite">{ "Checking the link…" }</p>
+        },
+        ReceiveStatus::Ready => {
+            let download = receive.download.clone();
+            let onclick = Callback::from(move |_: MouseEvent| download.emit(()));
+            html! {
+                <>
+                    { for in_memory_notice }
+                    <p class="hint">
+                        { "The link works once: downloading uses it up and deletes the file from the server." }
+                    </p>
+                    <button type="button" class="button primary" data-testid="download-button" {onclick}>
+                        { "Download and decrypt" }
+                    </button>
+                </>
+            }
+        }
+        ReceiveStatus::Downloading(progress) => html! {
+            <>
+                { for in_memory_notice }
+                <ProgressBar progress={progress.clone()} />
+            </>
+        },
+        ReceiveStatus::Done { confirmed } => html! {
+            <>
+                { for in_memory_notice }
+                <p class="success" data-testid="download-done" role="status">
+                    { "Download complete. The file was decrypted and checked, and " }
+                    { if *confirmed {
+                        "it has been deleted from the server."
+                    } else {
+                        "the server will delete its copy shortly."
+                    } }
+                </p>
+            </>
+        },
+        ReceiveStatus::Failed { notice, retry } => {
+            let on_retry = retry.is_some().then(|| receive.retry.clone());
+            html! { <Message notice={notice.clone()} {on_retry} /> }
+        }
+    };
+
+    html! {
+        <section class="receive">
+            <h1>{ "Receive a file" }</h1>
+            { for details }
+            { body }
+            <p class="hint"><a href="./">{ "Send a file of your own" }</a></p>
+        </section>
+    }
+}
+
+fn details_view(details: &FileDetails) -> Html {
+    html! {
+        <dl class="file-details">
+            <dt>{ "File" }</dt>
+            <dd class="file-name" data-testid="file-name">{ &details.name }</dd>
+            <dt>{ "Size" }</dt>
+            <dd data-testid="file-size" data-bytes={details.size.to_string()}>{ format::size(details.size) }</dd>
+            <dt>{ "Expires" }</dt>
+            <dd data-testid="expires-at">{ format::local_time(details.expires_at) }</dd>
+        </dl>
+    }
+}
