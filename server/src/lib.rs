@@ -5,16 +5,24 @@
 //! - [`store`]: the [`RecordStore`](store::RecordStore) and
 //!   [`BlobStore`](store::BlobStore) traits, shaped after DynamoDB conditional
 //!   updates and S3 presigned requests.
+//! - [`api`]: the one axum router for `docs/API.md`, the static web app and
+//!   the security headers. It knows no storage backend.
 //! - [`local`]: the local backend (SQLite records, blob files in a data
 //!   directory, HMAC-signed blob URLs) and its `/blob` routes.
+//! - [`sweeper`]: the periodic task that deletes unconfirmed and expired
+//!   ciphertext and purges old records.
 
+pub mod api;
 pub mod clock;
 pub mod config;
 pub mod file_id;
 pub mod local;
+pub mod serve;
 pub mod store;
+pub mod sweeper;
 pub mod token;
 
+pub use api::AppState;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use file_id::FileId;
