@@ -1,0 +1,499 @@
+//! Blocking client of the Safebox HTTP API, version 1.
+//!
+//! Each method sends one request and turns error responses into [`Error`]
+//! values by the `error` code of the body, never by its message. Error
+//! messages name the server's host and port only: the full URL of a blob can
+//! carry a signature.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::blocking::{Body, Client, RequestBuilder, Response};
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HOST, HeaderMap, HeaderName, HeaderValue};
+use serde::{Deserialize, Deserializer, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, printable};
+
+/// API base URL used when neither `--server` nor `SAFEBOX_SERVER` is set.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// Time to set up a TCP and TLS connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Time for a JSON request and its response, and for each read of a download.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Time that sent upload data may stay unacknowledged before the connection
+/// is dropped (Linux `TCP_USER_TIMEOUT`; elsewhere an upload has no timeout).
+const UPLOAD_STALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The `owner_token` returned when an upload is created: it lets its holder
+/// complete, inspect or delete the upload. Wiped on drop; `Debug` is
+/// redacted.
+pub struct OwnerToken(Zeroizing<String>);
+
+impl OwnerToken {
+    fn bearer(&self) -> Result<HeaderValue, Error> {
+        let mut value = HeaderValue::try_from(format!("Bearer {}", self.0.as_str()))
+            .map_err(|_| Error::Protocol {
+                host: "the server".to_owned(),
+                detail: "the owner token is not a valid header value".to_owned(),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for OwnerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnerToken([REDACTED])")
+    }
+}
+
+impl<'de> Deserialize<'de> for OwnerToken {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|token| OwnerToken(Zeroizing::new(token)))
+    }
+}
+
+/// Response of `GET /api/v1/config`.
+#[derive(Debug, Deserialize)]
+pub struct ServerConfig {
+    /// URL of the web page that links point to.
+    pub page_url: String,
+    /// Largest ciphertext the server accepts, in bytes.
+    pub max_size: u64,
+    /// Maximum expiry the server accepts, in seconds.
+    pub max_expires_in: u64,
+}
+
+/// Body of `POST /api/v1/uploads`.
+#[derive(Serialize)]
+pub struct CreateUpload<'a> {
+    /// Ciphertext size in bytes.
+    pub size: u64,
+    /// Seconds until the file expires.
+    pub expires_in: u64,
+    /// `b64u` of SHA-256 of the claim token.
+    pub claim_hash: &'a str,
+    /// `b64u` of the encrypted metadata.
+    pub metadata: &'a str,
+}
+
+/// Response of `POST /api/v1/uploads`.
+#[derive(Debug, Deserialize)]
+pub struct CreatedUpload {
+    /// The file id chosen by the server.
+    pub id: String,
+    /// Absolute URL to `PUT` the ciphertext to.
+    pub upload_url: String,
+    /// Headers to send with the `PUT`.
+    #[serde(default)]
+    pub upload_headers: BTreeMap<String, String>,
+    /// Token to complete or delete the upload.
+    pub owner_token: OwnerToken,
+    /// Expiry in Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Response of `POST /api/v1/uploads/{id}/complete`.
+#[derive(Debug, Deserialize)]
+pub struct Completed {
+    /// Expiry in Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Response of `POST /api/v1/files/{id}/info`.
+#[derive(Debug, Deserialize)]
+pub struct FileInfo {
+    /// Ciphertext size in bytes.
+    pub size: u64,
+    /// Expiry in Unix seconds.
+    pub expires_at: u64,
+    /// `b64u` of the encrypted metadata.
+    pub metadata: String,
+}
+
+/// Response of `POST /api/v1/files/{id}/claim`.
+#[derive(Debug, Deserialize)]
+pub struct Claimed {
+    /// Absolute URL to `GET` the ciphertext from.
+    pub download_url: String,
+    /// Ciphertext size in bytes.
+    pub size: u64,
+}
+
+/// Body of the recipient's requests.
+#[derive(Serialize)]
+struct ClaimBody<'a> {
+    claim_token: &'a str,
+}
+
+/// Error body shared by every API error.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    downloaded_at: Option<u64>,
+    #[serde(default)]
+    expires_at: Option<u64>,
+    #[serde(default)]
+    max_size: Option<u64>,
+}
+
+/// A connection to one Safebox API.
+#[derive(Clone)]
+pub struct Api {
+    base: Url,
+    http: Client,
+    upload_http: Client,
+}
+
+impl Api {
+    /// Creates a client of the API at `base` (scheme, host, port and an
+    /// optional path prefix; `/api/v1/...` is appended).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidServerUrl`] if `base` is not an http(s) URL, and
+    /// [`Error::Network`] if the TLS backend cannot be set up.
+    pub fn new(base: &str) -> Result<Api, Error> {
+        let base = parse_base_url(base)?;
+        let network = |error: reqwest::Error| network_error(&base, error);
+
+        let http = Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(network)?;
+        // The blocking client's timeout covers a whole request including its
+        // body, which a large upload cannot meet, so uploads use a client
+        // that detects a stalled connection instead.
+        let upload_http = Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(None)
+            .tcp_user_timeout(UPLOAD_STALL_TIMEOUT)
+            .build()
+            .map_err(network)?;
+
+        Ok(Api {
+            base,
+            http,
+            upload_http,
+        })
+    }
+
+    /// Returns the API's base URL, ending with `/`.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// Returns the API's host and port, for messages.
+    pub fn host(&self) -> String {
+        host_of(&self.base)
+    }
+
+    /// Fetches `GET /api/v1/config`.
+    pub fn config(&self) -> Result<ServerConfig, Error> {
+        let url = self.endpoint("api/v1/config")?;
+        self.send_json(&url, self.http.get(url.clone()))
+    }
+
+    /// Creates an upload with `POST /api/v1/uploads`.
+    pub fn create_upload(&self, request: &CreateUpload<'_>) -> Result<CreatedUpload, Error> {
+        let url = self.endpoint("api/v1/uploads")?;
+        let result = self.send_json(&url, self.http.post(url.clone()).json(request));
+        result.map_err(|error| match error {
+            Error::TooLarge { max, .. } => Error::TooLarge {
+                size: request.size,
+                max,
+            },
+            error => error,
+        })
+    }
+
+    /// Sends the whole ciphertext as one `PUT` to `upload_url`, with the
+    /// headers from the create response and `Content-Length: len`.
+    pub fn put_blob(
+        &self,
+        upload_url: &str,
+        headers: &BTreeMap<String, String>,
+        body: Body,
+    ) -> Result<(), Error> {
+        let url = parse_absolute(upload_url, &self.base, "upload_url")?;
+        let mut header_map = HeaderMap::new();
+        for (name, value) in headers {
+            let invalid = || Error::Protocol {
+                host: self.host(),
+                detail: format!("upload header {:?} is not a valid HTTP header", printable(name)),
+            };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+            // The body sets its own length, and the URL its own host.
+            if name != CONTENT_LENGTH && name != HOST {
+                header_map.append(name, value);
+            }
+        }
+
+        let request = self.upload_http.put(url.clone()).headers(header_map).body(body);
+        let response = request.send().map_err(|error| network_error(&url, error))?;
+        self.check(&url, response).map(drop)
+    }
+
+    /// Moves the upload to active with `POST /api/v1/uploads/{id}/complete`.
+    pub fn complete(&self, id: &str, owner_token: &OwnerToken) -> Result<Completed, Error> {
+        let url = self.endpoint(&format!("api/v1/uploads/{id}/complete"))?;
+        let request = self.http.post(url.clone()).header(AUTHORIZATION, owner_token.bearer()?);
+        self.send_json(&url, request)
+    }
+
+    /// Deletes an upload early with `DELETE /api/v1/uploads/{id}`.
+    pub fn delete_upload(&self, id: &str, owner_token: &OwnerToken) -> Result<(), Error> {
+        let url = self.endpoint(&format!("api/v1/uploads/{id}"))?;
+        let request = self.http.delete(url.clone()).header(AUTHORIZATION, owner_token.bearer()?);
+        self.send_empty(&url, request)
+    }
+
+    /// Reads a file's size, expiry and encrypted metadata with
+    /// `POST /api/v1/files/{id}/info`, which does not use up the link.
+    pub fn info(&self, id: &str, claim_token: &str) -> Result<FileInfo, Error> {
+        let url = self.endpoint(&format!("api/v1/files/{id}/info"))?;
+        let request = self.http.post(url.clone()).json(&ClaimBody { claim_token });
+        self.send_json(&url, request)
+    }
+
+    /// Claims a file with `POST /api/v1/files/{id}/claim`: from here on the
+    /// link no longer works.
+    pub fn claim(&self, id: &str, claim_token: &str) -> Result<Claimed, Error> {
+        let url = self.endpoint(&format!("api/v1/files/{id}/claim"))?;
+        let request = self.http.post(url.clone()).json(&ClaimBody { claim_token });
+        self.send_json(&url, request)
+    }
+
+    /// Starts `GET download_url` and returns the response once its status is
+    /// a success; the body is then read as a stream.
+    pub fn get_blob(&self, download_url: &str) -> Result<Response, Error> {
+        let url = parse_absolute(download_url, &self.base, "download_url")?;
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .map_err(|error| network_error(&url, error))?;
+        self.check(&url, response)
+    }
+
+    /// Confirms a finished download with `DELETE /api/v1/files/{id}`, so the
+    /// server deletes the ciphertext now.
+    pub fn confirm(&self, id: &str, claim_token: &str) -> Result<(), Error> {
+        let url = self.endpoint(&format!("api/v1/files/{id}"))?;
+        let request = self.http.delete(url.clone()).json(&ClaimBody { claim_token });
+        self.send_empty(&url, request)
+    }
+
+    fn endpoint(&self, path: &str) -> Result<Url, Error> {
+        self.base.join(path).map_err(|error| Error::InvalidServerUrl {
+            url: self.base.to_string(),
+            reason: error.to_string(),
+        })
+    }
+
+    fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+        request: RequestBuilder,
+    ) -> Result<T, Error> {
+        let response = request.send().map_err(|error| network_error(url, error))?;
+        let response = self.check(url, response)?;
+        response.json().map_err(|error| {
+            if error.is_decode() {
+                Error::Protocol {
+                    host: host_of(url),
+                    detail: format!("invalid JSON from {}: {}", url.path(), root_cause(error)),
+                }
+            } else {
+                network_error(url, error)
+            }
+        })
+    }
+
+    fn send_empty(&self, url: &Url, request: RequestBuilder) -> Result<(), Error> {
+        let response = request.send().map_err(|error| network_error(url, error))?;
+        self.check(url, response).map(drop)
+    }
+
+    /// Passes a success through and turns an error response into an [`Error`].
+    fn check(&self, url: &Url, response: Response) -> Result<Response, Error> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+
+        let host = host_of(url);
+        let body: Option<ErrorBody> = response.json().ok();
+        let Some(body) = body else {
+            return Err(Error::Server {
+                host,
+                status: status.as_u16(),
+                code: "unknown".to_owned(),
+                message: status.canonical_reason().unwrap_or("no message").to_owned(),
+            });
+        };
+
+        let error = match (body.error.as_str(), body.downloaded_at, body.expires_at) {
+            ("not_found", _, _) => Error::NotFound { host },
+            ("already_downloaded", Some(at), _) => Error::AlreadyDownloaded { at },
+            ("expired", _, Some(at)) => Error::Expired { at },
+            ("too_large", _, _) if body.max_size.is_some() => Error::TooLarge {
+                size: 0,
+                max: body.max_size.unwrap_or_default(),
+            },
+            (code, _, _) => Error::Server {
+                host,
+                status: status.as_u16(),
+                code: printable(code),
+                message: printable(body.message.as_deref().unwrap_or("no message")),
+            },
+        };
+        Err(error)
+    }
+}
+
+/// Fetches `config.json` next to the web page at `page_url` and returns the
+/// API URL it names, resolved against it. Returns `None` when the page has
+/// no such file or it names no API, so the caller falls back to the page's
+/// origin.
+pub fn discover_api_url(page_url: &Url) -> Option<Url> {
+    #[derive(Deserialize)]
+    struct SiteConfig {
+        api_url: Option<String>,
+    }
+
+    let mut page = page_url.clone();
+    page.set_fragment(None);
+    page.set_query(None);
+    let config_url = page.join("config.json").ok()?;
+
+    let client = Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .ok()?;
+    let response = client.get(config_url.clone()).send().ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let config: SiteConfig = response.json().ok()?;
+    let api_url = config_url.join(config.api_url?.as_str()).ok()?;
+    matches!(api_url.scheme(), "http" | "https").then_some(api_url)
+}
+
+/// Parses an API base URL and makes its path end with `/`, so endpoints
+/// join below it.
+fn parse_base_url(text: &str) -> Result<Url, Error> {
+    let invalid = |reason: String| Error::InvalidServerUrl {
+        url: printable(text),
+        reason,
+    };
+    let mut url = Url::parse(text.trim()).map_err(|error| invalid(error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https".to_owned()));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid("the URL has no host".to_owned()));
+    }
+    url.set_fragment(None);
+    url.set_query(None);
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// Parses a URL returned by the server, which must be absolute http(s).
+fn parse_absolute(text: &str, base: &Url, field: &str) -> Result<Url, Error> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        _ => Err(Error::Protocol {
+            host: host_of(base),
+            detail: format!("{field} is not an absolute http(s) URL"),
+        }),
+    }
+}
+
+/// Returns `host:port` of a URL.
+pub fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => "the server".to_owned(),
+    }
+}
+
+/// Turns a transport error into a network error naming the host only.
+fn network_error(url: &Url, error: reqwest::Error) -> Error {
+    let host = host_of(url);
+    if error.is_timeout() {
+        Error::Timeout { host }
+    } else if error.is_connect() {
+        Error::Connect {
+            host,
+            detail: root_cause(error),
+        }
+    } else {
+        Error::Network {
+            host,
+            detail: root_cause(error),
+        }
+    }
+}
+
+/// Returns the message of the innermost error in the chain, which is the
+/// most specific one ("Connection refused"), without the URL.
+fn root_cause(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut cause: &dyn std::error::Error = &error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    printable(&cause.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_gets_trailing_slash() {
+        let url = parse_base_url("http://127.0.0.1:8080/safebox").ok();
+        assert_eq!(
+            url.map(|url| url.to_string()).as_deref(),
+            Some("http://127.0.0.1:8080/safebox/")
+        );
+    }
+
+    #[test]
+    fn base_url_rejects_other_schemes() {
+        assert!(parse_base_url("ftp://127.0.0.1/").is_err());
+        assert!(parse_base_url("127.0.0.1:8080").is_err());
+        assert!(parse_base_url("").is_err());
+    }
+
+    #[test]
+    fn host_of_adds_default_port() {
+        let url = Url::parse("https://example.invalid/x?sig=secret").ok();
+        assert_eq!(url.map(|url| host_of(&url)).as_deref(), Some("example.invalid:443"));
+    }
+
+    #[test]
+    fn owner_token_debug_redacted() {
+        let token: Result<OwnerToken, _> = serde_json::from_str("\"top-secret\"");
+        let text = format!("{:?}", token.ok());
+        assert!(!text.contains("top-secret"));
+    }
+}
