@@ -11,8 +11,11 @@
 //!   directory, HMAC-signed blob URLs) and its `/blob` routes.
 //! - [`sweeper`]: the periodic task that deletes unconfirmed and expired
 //!   ciphertext and purges old records.
+//! - [`cli`]: the command-line options and the `run` entry point of the
+//!   `safebox-server` binary.
 
 pub mod api;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod file_id;

@@ -1,0 +1,147 @@
+//! Command-line options and the entry point of the `safebox-server` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError, DEFAULT_MAX_SIZE};
+use crate::local::{LocalBackend, LocalError};
+use crate::serve::{serve, shutdown_signal};
+use crate::sweeper;
+
+/// Serves the Safebox API and web app. Every option can also be set through
+/// the environment variable shown with it.
+#[derive(Debug, Parser)]
+#[command(name = "safebox-server", version)]
+pub struct Args {
+    /// Address and port to listen on.
+    #[arg(long, env = "SAFEBOX_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Storage backend. Only `local` (SQLite and files in --data-dir)
+    /// exists so far.
+    #[arg(long, env = "SAFEBOX_BACKEND", value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+
+    /// Directory of the local backend's records, ciphertext and URL signing
+    /// key. Created with mode 0700 if missing.
+    #[arg(long, env = "SAFEBOX_DATA_DIR", default_value = "./safebox-data")]
+    pub data_dir: PathBuf,
+
+    /// Absolute URL where clients reach this server, the base of API and
+    /// blob URLs [default: http://<listen address>].
+    #[arg(long, env = "SAFEBOX_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Absolute URL of the web page that links point to [default: the
+    /// public URL].
+    #[arg(long, env = "SAFEBOX_PAGE_URL")]
+    pub page_url: Option<String>,
+
+    /// Directory of the built web app, served at /.
+    #[arg(long, env = "SAFEBOX_WEB_DIR", default_value = "dist")]
+    pub web_dir: PathBuf,
+
+    /// Maximum ciphertext size of one upload, in bytes (default 4 GiB).
+    #[arg(long, env = "SAFEBOX_MAX_SIZE", default_value_t = DEFAULT_MAX_SIZE)]
+    pub max_size: u64,
+
+    /// Seconds between sweeps that delete unconfirmed and expired
+    /// ciphertext.
+    #[arg(
+        long,
+        env = "SAFEBOX_SWEEP_INTERVAL",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub sweep_interval: u64,
+}
+
+/// Storage backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// SQLite records and ciphertext files in the data directory.
+    Local,
+}
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address from --listen.
+        address: SocketAddr,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The local backend could not open its data directory.
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    /// Serving failed.
+    #[error("server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Starts the server and serves until Ctrl-C or SIGTERM.
+pub async fn run(args: Args) -> Result<(), RunError> {
+    let bind_error = |source| RunError::Bind {
+        address: args.listen,
+        source,
+    };
+    let listener = TcpListener::bind(args.listen).await.map_err(bind_error)?;
+    let address = listener.local_addr().map_err(bind_error)?;
+
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let config = Config::new(
+        &public_url,
+        args.page_url.as_deref(),
+        args.web_dir.clone(),
+        args.max_size,
+    )?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let (state, backend_routes) = match args.backend {
+        Backend::Local => {
+            let backend = LocalBackend::open(&args.data_dir, config.public_url(), clock.clone())?;
+            let state = AppState {
+                records: backend.records(),
+                blobs: backend.blobs(),
+                config: Arc::new(config),
+                clock,
+            };
+            (state, backend.routes())
+        }
+    };
+
+    let app = api::app(state.clone(), backend_routes);
+    let sweeper = sweeper::spawn(state.clone(), Duration::from_secs(args.sweep_interval));
+
+    tracing::info!(
+        %address,
+        public_url = state.config.public_url(),
+        data_dir = %args.data_dir.display(),
+        web_dir = %state.config.web_dir.display(),
+        backend = ?args.backend,
+        "safebox server started"
+    );
+    println!("Safebox server listening on {}", state.config.public_url());
+
+    let served = serve(listener, app, shutdown_signal()).await;
+    sweeper.abort();
+    served.map_err(RunError::Serve)?;
+    tracing::info!("safebox server stopped");
+    Ok(())
+}
