@@ -351,17 +351,18 @@ fn classify_error(status: u16, body: ErrorBody) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn body(error: &str) -> ErrorBody {
         ErrorBody { error: error.to_owned(), ..ErrorBody::default() }
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn classify_not_found_ignores_code() {
         assert_eq!(classify_error(404, body("whatever")), ApiError::NotFound);
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn classify_gone_by_code() {
         let downloaded = ErrorBody { downloaded_at: Some(7), ..body("already_downloaded") };
         assert_eq!(
@@ -372,7 +373,7 @@ mod tests {
         assert_eq!(classify_error(410, expired), ApiError::Expired { expires_at: Some(9) });
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn api_base_drops_trailing_slash() {
         assert_eq!(Api::new("http://127.0.0.1:8080/").url("uploads"), "http://127.0.0.1:8080/api/v1/uploads");
     }

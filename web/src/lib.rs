@@ -17,3 +17,8 @@ pub mod save;
 pub mod send;
 pub mod state;
 pub mod upload;
+
+// Unit tests use the page's JS objects (Blob, Date, crypto), so they run in
+// a browser, not in Node.
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -365,6 +365,14 @@ impl StreamSaver {
     }
 }
 
+impl Drop for StreamSaver {
+    fn drop(&mut self) {
+        // The worker may still post "pull" after the end; the handler must
+        // go before its closure is freed.
+        self.port.set_onmessage(None);
+    }
+}
+
 /// The active service worker of this page's registration.
 async fn active_worker(window: &web_sys::Window) -> Result<ServiceWorker, SaveError> {
     let container = window.navigator().service_worker();

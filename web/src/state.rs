@@ -421,6 +421,8 @@ impl Reducible for ReceiveState {
 }
 
 #[cfg(test)]
+// A failed match in a test reports through panic, as assert does.
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
