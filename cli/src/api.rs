@@ -37,10 +37,12 @@ pub struct OwnerToken(Zeroizing<String>);
 
 impl OwnerToken {
     fn bearer(&self) -> Result<HeaderValue, Error> {
-        let mut value = HeaderValue::try_from(format!("Bearer {}", self.0.as_str()))
-            .map_err(|_| Error::Protocol {
-                host: "the server".to_owned(),
-                detail: "the owner token is not a valid header value".to_owned(),
+        let mut value =
+            HeaderValue::try_from(format!("Bearer {}", self.0.as_str())).map_err(|_| {
+                Error::Protocol {
+                    host: "the server".to_owned(),
+                    detail: "the owner token is not a valid header value".to_owned(),
+                }
             })?;
         value.set_sensitive(true);
         Ok(value)
@@ -230,7 +232,10 @@ impl Api {
         for (name, value) in headers {
             let invalid = || Error::Protocol {
                 host: self.host(),
-                detail: format!("upload header {:?} is not a valid HTTP header", printable(name)),
+                detail: format!(
+                    "upload header {:?} is not a valid HTTP header",
+                    printable(name)
+                ),
             };
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
             let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
@@ -240,7 +245,11 @@ impl Api {
             }
         }
 
-        let request = self.upload_http.put(url.clone()).headers(header_map).body(body);
+        let request = self
+            .upload_http
+            .put(url.clone())
+            .headers(header_map)
+            .body(body);
         let response = request.send().map_err(|error| network_error(&url, error))?;
         self.check(&url, response).map(drop)
     }
@@ -248,14 +257,20 @@ impl Api {
     /// Moves the upload to active with `POST /api/v1/uploads/{id}/complete`.
     pub fn complete(&self, id: &str, owner_token: &OwnerToken) -> Result<Completed, Error> {
         let url = self.endpoint(&format!("api/v1/uploads/{id}/complete"))?;
-        let request = self.http.post(url.clone()).header(AUTHORIZATION, owner_token.bearer()?);
+        let request = self
+            .http
+            .post(url.clone())
+            .header(AUTHORIZATION, owner_token.bearer()?);
         self.send_json(&url, request)
     }
 
     /// Deletes an upload early with `DELETE /api/v1/uploads/{id}`.
     pub fn delete_upload(&self, id: &str, owner_token: &OwnerToken) -> Result<(), Error> {
         let url = self.endpoint(&format!("api/v1/uploads/{id}"))?;
-        let request = self.http.delete(url.clone()).header(AUTHORIZATION, owner_token.bearer()?);
+        let request = self
+            .http
+            .delete(url.clone())
+            .header(AUTHORIZATION, owner_token.bearer()?);
         self.send_empty(&url, request)
     }
 
@@ -291,15 +306,20 @@ impl Api {
     /// server deletes the ciphertext now.
     pub fn confirm(&self, id: &str, claim_token: &str) -> Result<(), Error> {
         let url = self.endpoint(&format!("api/v1/files/{id}"))?;
-        let request = self.http.delete(url.clone()).json(&ClaimBody { claim_token });
+        let request = self
+            .http
+            .delete(url.clone())
+            .json(&ClaimBody { claim_token });
         self.send_empty(&url, request)
     }
 
     fn endpoint(&self, path: &str) -> Result<Url, Error> {
-        self.base.join(path).map_err(|error| Error::InvalidServerUrl {
-            url: self.base.to_string(),
-            reason: error.to_string(),
-        })
+        self.base
+            .join(path)
+            .map_err(|error| Error::InvalidServerUrl {
+                url: self.base.to_string(),
+                reason: error.to_string(),
+            })
     }
 
     fn send_json<T: serde::de::DeserializeOwned>(
@@ -487,7 +507,10 @@ mod tests {
     #[test]
     fn host_of_adds_default_port() {
         let url = Url::parse("https://example.invalid/x?sig=secret").ok();
-        assert_eq!(url.map(|url| host_of(&url)).as_deref(), Some("example.invalid:443"));
+        assert_eq!(
+            url.map(|url| host_of(&url)).as_deref(),
+            Some("example.invalid:443")
+        );
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub struct DownloadArgs {
     /// Output: a file path, an existing directory (the
     /// sender's file name is used inside it) or '-' for standard output.
     /// A file appears only once the whole download authenticated. With '-',
-    /// each 64 KiB record is written once it authenticated, so a failed
+    /// each record (64 KiB by default) is written once it authenticated, so a failed
     /// download leaves a true but incomplete prefix and a non-zero exit
     /// code. [default: the sender's file name, made safe, in the current
     /// directory]

@@ -137,8 +137,8 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
             host: api.host(),
             detail: "the metadata is not base64url".to_owned(),
         })?;
-    let metadata =
-        decrypt_metadata(&link.secret.metadata_key(), &sealed).map_err(|_| Error::DecryptionFailed)?;
+    let metadata = decrypt_metadata(&link.secret.metadata_key(), &sealed)
+        .map_err(|_| Error::DecryptionFailed)?;
 
     let name = filename::sanitize(&metadata.name)
         .unwrap_or_else(|| filename::fallback_name(link.id.as_str()));
@@ -194,7 +194,9 @@ pub fn download(
             let size = fetch_and_decrypt(api, link, &claimed, &mut sink, path, progress)?;
             sink.flush().map_err(|source| write_error(path, source))?;
             drop(sink);
-            temp.as_file().sync_all().map_err(|source| write_error(path, source))?;
+            temp.as_file()
+                .sync_all()
+                .map_err(|source| write_error(path, source))?;
 
             move_into_place(temp, path, force)?;
             cleanup.disarm();
@@ -255,7 +257,10 @@ fn move_into_place(temp: NamedTempFile, path: &Path, force: bool) -> Result<(), 
             return Err(write_error(path, error.error));
         }
         // The link is used up, so keep the plaintext under its temporary name.
-        let (_, saved) = error.file.keep().map_err(|kept| write_error(path, kept.error))?;
+        let (_, saved) = error
+            .file
+            .keep()
+            .map_err(|kept| write_error(path, kept.error))?;
         return Err(Error::OutputAppeared {
             path: path.to_owned(),
             saved,
@@ -264,7 +269,9 @@ fn move_into_place(temp: NamedTempFile, path: &Path, force: bool) -> Result<(), 
 
     // Make the rename itself durable; failure here loses nothing but
     // crash safety, so it is not reported.
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty())
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
         && let Ok(directory) = File::open(parent)
     {
         let _ = directory.sync_all();
@@ -342,13 +349,15 @@ pub fn decrypt_stream(
     let mut header = [0u8; HEADER_LEN];
     source.read_exact(&mut header).map_err(read_error)?;
     let mut decryptor = Decryptor::new(secret, &header).map_err(|_| Error::DecryptionFailed)?;
-    let layout = RecordLayout::new(total, decryptor.header()).map_err(|_| Error::DecryptionFailed)?;
+    let layout =
+        RecordLayout::new(total, decryptor.header()).map_err(|_| Error::DecryptionFailed)?;
     progress.set_length(layout.plaintext_len());
 
     let mut record = vec![0u8; decryptor.sealed_record_len()];
     for index in 0..layout.record_count() {
         let range = layout.record_range(index).ok_or(Error::DecryptionFailed)?;
-        let length = usize::try_from(range.end - range.start).map_err(|_| Error::DecryptionFailed)?;
+        let length =
+            usize::try_from(range.end - range.start).map_err(|_| Error::DecryptionFailed)?;
         let sealed = record.get_mut(..length).ok_or(Error::DecryptionFailed)?;
         source.read_exact(sealed).map_err(read_error)?;
 
@@ -433,7 +442,14 @@ mod tests {
     fn decrypt(secret: &LinkSecret, ciphertext: &[u8]) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         let total = ciphertext.len() as u64;
-        decrypt_stream(secret, ciphertext, total, &mut out, &ProgressBar::hidden(), "test")?;
+        decrypt_stream(
+            secret,
+            ciphertext,
+            total,
+            &mut out,
+            &ProgressBar::hidden(),
+            "test",
+        )?;
         Ok(out)
     }
 
@@ -456,14 +472,23 @@ mod tests {
 
         let mut flipped = ciphertext.clone();
         flipped[HEADER_LEN + 3] ^= 1;
-        assert!(matches!(decrypt(&secret, &flipped), Err(Error::DecryptionFailed)));
+        assert!(matches!(
+            decrypt(&secret, &flipped),
+            Err(Error::DecryptionFailed)
+        ));
 
         // One record dropped, so the new last record lacks the last flag.
         let shortened = ciphertext[..ciphertext.len() - 24].to_vec();
-        assert!(matches!(decrypt(&secret, &shortened), Err(Error::DecryptionFailed)));
+        assert!(matches!(
+            decrypt(&secret, &shortened),
+            Err(Error::DecryptionFailed)
+        ));
 
         let wrong_key = LinkSecret::generate();
-        assert!(matches!(decrypt(&wrong_key, &ciphertext), Err(Error::DecryptionFailed)));
+        assert!(matches!(
+            decrypt(&wrong_key, &ciphertext),
+            Err(Error::DecryptionFailed)
+        ));
     }
 
     #[test]
@@ -475,7 +500,14 @@ mod tests {
         ciphertext.push(0);
 
         let mut out = Vec::new();
-        let result = decrypt_stream(&secret, &ciphertext[..], total, &mut out, &ProgressBar::hidden(), "test");
+        let result = decrypt_stream(
+            &secret,
+            &ciphertext[..],
+            total,
+            &mut out,
+            &ProgressBar::hidden(),
+            "test",
+        );
         assert!(matches!(result, Err(Error::DecryptionFailed)));
     }
 
@@ -488,7 +520,14 @@ mod tests {
 
         let mut out = Vec::new();
         let cut = &ciphertext[..ciphertext.len() - 5];
-        let result = decrypt_stream(&secret, cut, total, &mut out, &ProgressBar::hidden(), "test");
+        let result = decrypt_stream(
+            &secret,
+            cut,
+            total,
+            &mut out,
+            &ProgressBar::hidden(),
+            "test",
+        );
         assert!(matches!(result, Err(Error::Network { .. })));
     }
 }

@@ -247,7 +247,9 @@ impl Error {
                 "Use a number with a unit, from 60s to 24h: for example 90s, 5m, 1h or 1d."
             }
             Error::ReadInput { .. } => "Check the path and its permissions.",
-            Error::NotAFile { .. } => "Upload a single file; pack a directory into an archive first.",
+            Error::NotAFile { .. } => {
+                "Upload a single file; pack a directory into an archive first."
+            }
             Error::InputChanged { .. } => {
                 "Wait until nothing writes to the file, then upload it again."
             }
@@ -294,7 +296,9 @@ impl Error {
     /// 8 output exists, 1 local file error, 130 interrupted.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidLink(_) | Error::InvalidServerUrl { .. } | Error::InvalidExpiry { .. } => 2,
+            Error::InvalidLink(_)
+            | Error::InvalidServerUrl { .. }
+            | Error::InvalidExpiry { .. } => 2,
             Error::NotFound { .. } => 3,
             Error::AlreadyDownloaded { .. } | Error::Expired { .. } => 4,
             Error::DecryptionFailed => 5,

@@ -65,7 +65,10 @@ mod tests {
 
     #[test]
     fn sanitize_plain_name() {
-        assert_eq!(sanitize("report 2024.pdf").as_deref(), Some("report 2024.pdf"));
+        assert_eq!(
+            sanitize("report 2024.pdf").as_deref(),
+            Some("report 2024.pdf")
+        );
     }
 
     #[test]

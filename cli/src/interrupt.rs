@@ -58,7 +58,9 @@ impl CleanupGuard {
 
     fn take(&self) -> Option<Cleanup> {
         let mut pending = PENDING.lock().unwrap_or_else(PoisonError::into_inner);
-        let position = pending.iter().position(|(number, _)| *number == self.number)?;
+        let position = pending
+            .iter()
+            .position(|(number, _)| *number == self.number)?;
         Some(pending.swap_remove(position).1)
     }
 }

@@ -67,7 +67,9 @@ fn run_download(args: DownloadArgs) -> Result<(), Error> {
     let api_url = match (&args.server, &parsed.page_url) {
         (Some(server), _) => server.clone(),
         (None, Some(page_url)) => download::api_url_for_page(page_url),
-        (None, None) => std::env::var("SAFEBOX_SERVER").unwrap_or_else(|_| DEFAULT_SERVER.to_owned()),
+        (None, None) => {
+            std::env::var("SAFEBOX_SERVER").unwrap_or_else(|_| DEFAULT_SERVER.to_owned())
+        }
     };
     let api = Api::new(&api_url)?;
 
@@ -87,7 +89,13 @@ fn run_download(args: DownloadArgs) -> Result<(), Error> {
     }
 
     let progress = progress::bytes_bar(preview.metadata.size, "Downloading", args.quiet);
-    let downloaded = download::download(&api, &parsed.link, preview.destination, args.force, &progress)?;
+    let downloaded = download::download(
+        &api,
+        &parsed.link,
+        preview.destination,
+        args.force,
+        &progress,
+    )?;
 
     if !downloaded.confirmed {
         eprintln!(

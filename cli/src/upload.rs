@@ -139,7 +139,8 @@ pub fn upload_reader<R: Read + Send + 'static>(
     let owner_token = Arc::new(created.owner_token);
     let cleanup = arm_delete(api, &id, &owner_token);
 
-    let header = Header::new(DEFAULT_RECORD_SIZE).map_err(|error| Error::Encrypt(error.to_string()))?;
+    let header =
+        Header::new(DEFAULT_RECORD_SIZE).map_err(|error| Error::Encrypt(error.to_string()))?;
     let failure = Arc::new(Mutex::new(None));
     let reader = EncryptingReader::new(
         source,
@@ -149,10 +150,17 @@ pub fn upload_reader<R: Read + Send + 'static>(
         progress.clone(),
         Arc::clone(&failure),
     );
-    let sent = api.put_blob(&created.upload_url, &created.upload_headers, Body::sized(reader, size));
+    let sent = api.put_blob(
+        &created.upload_url,
+        &created.upload_headers,
+        Body::sized(reader, size),
+    );
     if let Err(error) = sent {
         // A failed read aborts the request; report why the read failed.
-        let cause = failure.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let cause = failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         return Err(cause.unwrap_or(error));
     }
     progress.finish_and_clear();
@@ -160,7 +168,8 @@ pub fn upload_reader<R: Read + Send + 'static>(
     let completed = api.complete(id.as_str(), &owner_token)?;
     cleanup.disarm();
 
-    let link = Zeroizing::new(safebox_crypto::Link::new(id.clone(), secret).to_url(&config.page_url));
+    let link =
+        Zeroizing::new(safebox_crypto::Link::new(id.clone(), secret).to_url(&config.page_url));
     Ok(Uploaded {
         link,
         id,
@@ -351,7 +360,8 @@ mod tests {
         for length in [0usize, 1, 15, 16, 17, 32, 100] {
             let plaintext: Vec<u8> = (0..length).map(|i| i as u8).collect();
             for chunk in [1, 7, 4096] {
-                let (mut reader, _) = small_record_reader(&secret, plaintext.clone(), length as u64);
+                let (mut reader, _) =
+                    small_record_reader(&secret, plaintext.clone(), length as u64);
                 let mut ciphertext = Vec::new();
                 let mut buf = vec![0; chunk];
                 loop {

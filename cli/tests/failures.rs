@@ -1,0 +1,236 @@
+//! Failures of the `safebox` binary: each one named, with its exit code,
+//! and without using up a link that could still work.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::Path;
+
+use common::{TestServer, entries, link_id, safebox, stderr, upload};
+
+/// Uploads a small file and returns the link.
+fn upload_sample(server: &TestServer, content: &[u8]) -> String {
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("sample.txt");
+    fs::write(&source, content).unwrap();
+    upload(server, &source, &[])
+}
+
+#[test]
+fn second_download_already_downloaded() {
+    let server = TestServer::start();
+    let link = upload_sample(&server, b"once");
+    let recipient = tempfile::tempdir().unwrap();
+
+    let first = safebox(recipient.path(), &["download", &link]);
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    let again = tempfile::tempdir().unwrap();
+    let second = safebox(again.path(), &["download", &link]);
+    assert_eq!(second.status.code(), Some(4), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("already downloaded at"),
+        "{}",
+        stderr(&second)
+    );
+    assert!(entries(again.path()).is_empty());
+}
+
+#[test]
+fn wrong_key_not_found_burns_nothing() {
+    let server = TestServer::start();
+    let link = upload_sample(&server, b"secret");
+
+    // Change the first character of the key to another base64url letter.
+    let (page, fragment) = link.split_once('#').unwrap();
+    let (id, key) = fragment.split_once('.').unwrap();
+    let first = if key.starts_with('A') { 'B' } else { 'A' };
+    let wrong = format!("{page}#{id}.{first}{}", &key[1..]);
+
+    let recipient = tempfile::tempdir().unwrap();
+    let rejected = safebox(recipient.path(), &["download", &wrong]);
+    assert_eq!(rejected.status.code(), Some(3), "{}", stderr(&rejected));
+    assert!(stderr(&rejected).contains("not found"));
+    assert!(entries(recipient.path()).is_empty());
+
+    let right = safebox(recipient.path(), &["download", &link]);
+    assert!(right.status.success(), "{}", stderr(&right));
+    assert_eq!(
+        fs::read(recipient.path().join("sample.txt")).unwrap(),
+        b"secret"
+    );
+}
+
+#[test]
+fn invalid_links_make_no_request() {
+    // The links point at this listener, which must receive no connection.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let id = "AAAAAAAAAAAAAAAA";
+    let key = "BBBBBBBBBBBBBBBBBBBBBA";
+
+    let cases = [
+        (format!("{origin}/"), "no '#' part"),
+        (format!("{origin}/#{id}.{}", &key[..10]), "too short"),
+        (format!("{origin}/#{id}.{key}AAAA"), "too long"),
+        (format!("{origin}/#{id}!{key}"), "not a file id and a key"),
+        (
+            format!("{origin}/#{id}.{key}.flags"),
+            "not a file id and a key",
+        ),
+        (
+            format!("ftp://127.0.0.1/#{id}.{key}"),
+            "not an http or https URL",
+        ),
+    ];
+    let working = tempfile::tempdir().unwrap();
+    for (link, expected) in cases {
+        let output = safebox(working.path(), &["download", &link]);
+        assert_eq!(output.status.code(), Some(2), "{link}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("invalid link"),
+            "{link}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(expected),
+            "{link}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("hint:"),
+            "{link}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(listener.accept().is_err(), "a request was made");
+    assert!(entries(working.path()).is_empty());
+}
+
+#[test]
+fn expired_link_reports_expiry() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("short.txt");
+    fs::write(&source, b"brief").unwrap();
+    let link = upload(&server, &source, &["--expires", "60s"]);
+
+    server.clock.advance(61);
+
+    let recipient = tempfile::tempdir().unwrap();
+    let output = safebox(recipient.path(), &["download", &link]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("expired at"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(entries(recipient.path()).is_empty());
+}
+
+#[test]
+fn tampered_ciphertext_leaves_nothing() {
+    let server = TestServer::start();
+    let link = upload_sample(&server, &[7u8; 100_000]);
+    let blob = server.blob_path(&link_id(&link));
+    let mut ciphertext = fs::read(&blob).unwrap();
+    ciphertext[50_000] ^= 0x01;
+    fs::write(&blob, &ciphertext).unwrap();
+
+    let recipient = tempfile::tempdir().unwrap();
+    let output = safebox(recipient.path(), &["download", &link]);
+
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    assert!(stderr(&output).contains("decryption failed"));
+    assert!(
+        entries(recipient.path()).is_empty(),
+        "{:?}",
+        entries(recipient.path())
+    );
+}
+
+#[test]
+fn server_down_names_host() {
+    let closed_port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let sender = tempfile::tempdir().unwrap();
+    fs::write(sender.path().join("f.txt"), b"f").unwrap();
+    let server = format!("http://127.0.0.1:{closed_port}");
+
+    let output = safebox(sender.path(), &["upload", "f.txt", "--server", &server]);
+
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    assert!(stderr(&output).contains(&format!("127.0.0.1:{closed_port}")));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn upload_missing_file() {
+    let server = TestServer::start();
+    let working = tempfile::tempdir().unwrap();
+
+    let output = safebox(
+        working.path(),
+        &["upload", "absent.txt", "--server", &server.url],
+    );
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("absent.txt"));
+}
+
+#[test]
+fn upload_directory_rejected() {
+    let server = TestServer::start();
+    let working = tempfile::tempdir().unwrap();
+    let directory = working.path().to_str().unwrap();
+
+    let output = safebox(
+        Path::new("/"),
+        &["upload", directory, "--server", &server.url],
+    );
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("not a regular file"));
+}
+
+#[test]
+fn upload_expiry_out_of_range() {
+    let working = tempfile::tempdir().unwrap();
+    fs::write(working.path().join("f.txt"), b"f").unwrap();
+
+    for value in ["30s", "2d", "1w"] {
+        let output = safebox(working.path(), &["upload", "f.txt", "--expires", value]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{value}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("invalid expiry"), "{value}");
+    }
+}
+
+#[test]
+fn bare_fragment_uses_server_option() {
+    let server = TestServer::start();
+    let link = upload_sample(&server, b"bare");
+    let fragment = link.split_once('#').unwrap().1;
+    let recipient = tempfile::tempdir().unwrap();
+
+    let output = safebox(
+        recipient.path(),
+        &["download", fragment, "--server", &server.url],
+    );
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        fs::read(recipient.path().join("sample.txt")).unwrap(),
+        b"bare"
+    );
+}

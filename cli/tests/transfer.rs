@@ -1,0 +1,219 @@
+//! Uploads and downloads through the `safebox` binary against a real server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+
+use common::{TestServer, entries, link_id, safebox, stderr, stdout, upload};
+use rand::RngCore;
+use safebox_cli::api::Api;
+use safebox_cli::upload::upload_reader;
+use safebox_crypto::Metadata;
+
+#[test]
+fn round_trip_sizes() {
+    let server = TestServer::start();
+    let mut large = vec![0u8; 3 * 1024 * 1024 + 17];
+    rand::thread_rng().fill_bytes(&mut large);
+
+    for (name, content) in [
+        ("empty.bin", Vec::new()),
+        ("one.txt", vec![b'x']),
+        ("large.dat", large),
+    ] {
+        let sender = tempfile::tempdir().unwrap();
+        let recipient = tempfile::tempdir().unwrap();
+        let source = sender.path().join(name);
+        fs::write(&source, &content).unwrap();
+
+        let link = upload(&server, &source, &["--expires", "1h"]);
+        assert!(
+            link.starts_with(&format!("{}/#", server.url)),
+            "link {link:?}"
+        );
+
+        let output = safebox(recipient.path(), &["download", &link]);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        let received = fs::read(recipient.path().join(name)).unwrap();
+        assert_eq!(received.len(), content.len(), "{name}: length");
+        assert!(received == content, "{name}: content differs");
+        assert_eq!(
+            entries(recipient.path()),
+            vec![name.to_owned()],
+            "{name}: leftovers"
+        );
+    }
+}
+
+#[test]
+fn upload_prints_link_last() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("note.txt");
+    fs::write(&source, b"hello").unwrap();
+
+    let output = safebox(
+        sender.path(),
+        &["upload", "note.txt", "--server", &server.url],
+    );
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert_eq!(text.lines().count(), 1, "stdout: {text:?}");
+    let link = text.trim_end();
+    assert!(
+        !stderr(&output).contains(link.split('#').nth(1).unwrap()),
+        "key on stderr"
+    );
+    assert!(stderr(&output).contains("expires at"));
+}
+
+#[test]
+fn download_to_stdout() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("data.bin");
+    let mut content = vec![0u8; 200_000];
+    rand::thread_rng().fill_bytes(&mut content);
+    fs::write(&source, &content).unwrap();
+    let link = upload(&server, &source, &[]);
+
+    let recipient = tempfile::tempdir().unwrap();
+    let output = safebox(recipient.path(), &["download", &link, "--output", "-"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(output.stdout == content, "stdout differs from the file");
+    assert!(entries(recipient.path()).is_empty());
+}
+
+#[test]
+fn download_into_directory_output() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("report.pdf");
+    fs::write(&source, b"%PDF-1.7").unwrap();
+    let link = upload(&server, &source, &[]);
+
+    let recipient = tempfile::tempdir().unwrap();
+    let inbox = recipient.path().join("inbox");
+    fs::create_dir(&inbox).unwrap();
+    let output = safebox(recipient.path(), &["download", &link, "-o", "inbox"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(fs::read(inbox.join("report.pdf")).unwrap(), b"%PDF-1.7");
+}
+
+#[test]
+fn existing_output_refused_before_claim() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("same.txt");
+    fs::write(&source, b"new content").unwrap();
+    let link = upload(&server, &source, &[]);
+
+    let recipient = tempfile::tempdir().unwrap();
+    let existing = recipient.path().join("same.txt");
+    fs::write(&existing, b"old content").unwrap();
+
+    let rejected = safebox(recipient.path(), &["download", &link]);
+    assert_eq!(rejected.status.code(), Some(8), "{}", stderr(&rejected));
+    assert!(stderr(&rejected).contains("already exists"));
+    assert!(stderr(&rejected).contains("--force"));
+    assert_eq!(fs::read(&existing).unwrap(), b"old content");
+    assert_eq!(entries(recipient.path()), vec!["same.txt".to_owned()]);
+
+    // The rejected download did not use up the link.
+    let forced = safebox(recipient.path(), &["download", &link, "--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_eq!(fs::read(&existing).unwrap(), b"new content");
+}
+
+#[test]
+fn existing_output_path_refused() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("a.txt");
+    fs::write(&source, b"a").unwrap();
+    let link = upload(&server, &source, &[]);
+
+    let recipient = tempfile::tempdir().unwrap();
+    fs::write(recipient.path().join("taken"), b"keep").unwrap();
+
+    let rejected = safebox(recipient.path(), &["download", &link, "--output", "taken"]);
+    assert_eq!(rejected.status.code(), Some(8), "{}", stderr(&rejected));
+
+    let other = safebox(recipient.path(), &["download", &link, "--output", "free"]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert_eq!(fs::read(recipient.path().join("free")).unwrap(), b"a");
+    assert_eq!(fs::read(recipient.path().join("taken")).unwrap(), b"keep");
+}
+
+/// Uploads `content` under a sender-chosen `name` through the library, as a
+/// hostile sender could, and returns the link.
+fn upload_named(server: &TestServer, name: &str, content: &[u8]) -> String {
+    let api = Api::new(&server.url).unwrap();
+    let metadata = Metadata {
+        name: name.to_owned(),
+        mime: "text/plain".to_owned(),
+        size: content.len() as u64,
+    };
+    let uploaded = upload_reader(
+        &api,
+        std::io::Cursor::new(content.to_vec()),
+        metadata,
+        std::path::Path::new("crafted"),
+        3_600,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
+    uploaded.link.to_string()
+}
+
+#[test]
+fn hostile_name_stays_in_directory() {
+    let server = TestServer::start();
+    let link = upload_named(&server, "../../evil", b"payload");
+
+    let root = tempfile::tempdir().unwrap();
+    let working = root.path().join("a").join("b");
+    fs::create_dir_all(&working).unwrap();
+    let output = safebox(&working, &["download", &link]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(fs::read(working.join("evil")).unwrap(), b"payload");
+    assert_eq!(entries(root.path()), vec!["a".to_owned()]);
+    assert_eq!(entries(&root.path().join("a")), vec!["b".to_owned()]);
+}
+
+#[test]
+fn unusable_names_get_fallback() {
+    let server = TestServer::start();
+    for name in ["..", "bad\u{1b}[2Jname", "/", ""] {
+        let link = upload_named(&server, name, b"x");
+        let working = tempfile::tempdir().unwrap();
+
+        let output = safebox(working.path(), &["download", &link]);
+
+        assert!(output.status.success(), "{name:?}: {}", stderr(&output));
+        let expected = format!("safebox-{}", link_id(&link));
+        assert_eq!(entries(working.path()), vec![expected], "{name:?}");
+        assert!(
+            !stderr(&output).contains('\u{1b}'),
+            "{name:?}: escape reached stderr"
+        );
+    }
+}
+
+#[test]
+fn hidden_name_made_visible() {
+    let server = TestServer::start();
+    let link = upload_named(&server, ".bashrc", b"echo hi");
+    let working = tempfile::tempdir().unwrap();
+
+    let output = safebox(working.path(), &["download", &link]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(entries(working.path()), vec!["_bashrc".to_owned()]);
+}
