@@ -24,8 +24,8 @@ pub struct Args {
     #[arg(long, env = "SAFEBOX_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Storage backend. Only `local` (SQLite and files in --data-dir)
-    /// exists so far.
+    /// Storage backend: `local` (SQLite and files in --data-dir) or `aws`
+    /// (DynamoDB and S3, when built with the `aws` feature).
     #[arg(long, env = "SAFEBOX_BACKEND", value_enum, default_value_t = Backend::Local)]
     pub backend: Backend,
 
@@ -61,6 +61,11 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub sweep_interval: u64,
+
+    /// Settings of the AWS backend.
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub aws: crate::aws::AwsArgs,
 }
 
 /// Storage backends.
@@ -68,6 +73,9 @@ pub struct Args {
 pub enum Backend {
     /// SQLite records and ciphertext files in the data directory.
     Local,
+    /// DynamoDB records and S3 objects (--table, --bucket).
+    #[cfg(feature = "aws")]
+    Aws,
 }
 
 /// Errors that stop the server.
@@ -87,6 +95,10 @@ pub enum RunError {
     /// The local backend could not open its data directory.
     #[error(transparent)]
     Local(#[from] LocalError),
+    /// The AWS backend could not start.
+    #[cfg(feature = "aws")]
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
     /// Serving failed.
     #[error("server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -105,7 +117,8 @@ pub async fn run(args: Args) -> Result<(), RunError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let config = Config::new(
+    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+    let mut config = Config::new(
         &public_url,
         args.page_url.as_deref(),
         args.web_dir.clone(),
@@ -124,9 +137,20 @@ pub async fn run(args: Args) -> Result<(), RunError> {
             };
             (state, backend.routes())
         }
+        #[cfg(feature = "aws")]
+        Backend::Aws => {
+            let backend = crate::aws::AwsBackend::open(&args.aws, &config, clock.clone()).await?;
+            backend.allow_bucket_in_page(&mut config).await?;
+            (backend.state(config, clock), axum::Router::new())
+        }
     };
 
     let app = api::app(state.clone(), backend_routes);
+    #[cfg(feature = "aws")]
+    let app = match args.aws.allowed_origin.as_deref() {
+        Some(origin) => app.layer(crate::aws::cors_layer(origin).map_err(RunError::Aws)?),
+        None => app,
+    };
     let sweeper = sweeper::spawn(state.clone(), Duration::from_secs(args.sweep_interval));
 
     tracing::info!(

@@ -9,12 +9,16 @@
 //!   the security headers. It knows no storage backend.
 //! - [`local`]: the local backend (SQLite records, blob files in a data
 //!   directory, HMAC-signed blob URLs) and its `/blob` routes.
+//! - `aws` (cargo feature `aws`, on by default): the AWS backend (DynamoDB
+//!   records, S3 blobs) and the Lambda entry points.
 //! - [`sweeper`]: the periodic task that deletes unconfirmed and expired
 //!   ciphertext and purges old records.
 //! - [`cli`]: the command-line options and the `run` entry point of the
 //!   `safebox-server` binary.
 
 pub mod api;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod config;

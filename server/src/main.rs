@@ -10,7 +10,23 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // CloudWatch shows escape codes as text, so Lambda logs go out plain.
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(!in_lambda)
+        .init();
+
+    #[cfg(feature = "aws")]
+    if safebox_server::aws::lambda::is_lambda_runtime() {
+        return match safebox_server::aws::lambda::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(%error, "safebox Lambda function failed");
+                ExitCode::FAILURE
+            }
+        };
+    }
 
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
