@@ -137,17 +137,24 @@ impl RecordCipher {
     /// [`CipherError::Format`] past the last record index the format allows,
     /// [`CipherError::SealFailed`] when WebCrypto rejects the record.
     pub async fn seal(&self, index: u64, last: bool, plaintext: &[u8]) -> Result<Vec<u8>, CipherError> {
+        self.start_seal(index, last, plaintext).finish().await
+    }
+
+    /// Starts encrypting record `index` and returns at once, so several
+    /// records can be in WebCrypto at the same time. WebCrypto copies
+    /// `plaintext` before this returns. The portable backend finishes here.
+    pub fn start_seal(&self, index: u64, last: bool, plaintext: &[u8]) -> PendingSeal {
+        let nonce = match record_nonce(index, last) {
+            Ok(nonce) => nonce,
+            Err(error) => return PendingSeal::Ready(Err(error.into())),
+        };
         match &self.inner {
-            Inner::Portable(key) => Ok(key.seal_record(index, last, plaintext)?),
+            Inner::Portable(key) => PendingSeal::Ready(key.seal_record(index, last, plaintext).map_err(Into::into)),
             Inner::Subtle { subtle, key } => {
-                let params = gcm_params(&record_nonce(index, last)?);
-                let promise = subtle
-                    .encrypt_with_object_and_u8_array(&params, key, plaintext)
-                    .map_err(|error| CipherError::SealFailed(describe(&error)))?;
-                let sealed = JsFuture::from(promise)
-                    .await
-                    .map_err(|error| CipherError::SealFailed(describe(&error)))?;
-                Ok(Uint8Array::new(&sealed).to_vec())
+                match subtle.encrypt_with_object_and_u8_array(&gcm_params(&nonce), key, plaintext) {
+                    Ok(promise) => PendingSeal::Subtle(JsFuture::from(promise)),
+                    Err(error) => PendingSeal::Ready(Err(CipherError::SealFailed(describe(&error)))),
+                }
             }
         }
     }
@@ -177,6 +184,31 @@ impl RecordCipher {
                 let plaintext = Zeroizing::new(view.to_vec());
                 view.fill(0, 0, view.length());
                 Ok(plaintext)
+            }
+        }
+    }
+}
+
+/// A record started by [`RecordCipher::start_seal`].
+pub enum PendingSeal {
+    /// Already sealed, or failed.
+    Ready(Result<Vec<u8>, CipherError>),
+    /// Running in WebCrypto.
+    Subtle(JsFuture),
+}
+
+impl PendingSeal {
+    /// Waits for the sealed record: ciphertext followed by the tag.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RecordCipher::seal`].
+    pub async fn finish(self) -> Result<Vec<u8>, CipherError> {
+        match self {
+            Self::Ready(result) => result,
+            Self::Subtle(future) => {
+                let sealed = future.await.map_err(|error| CipherError::SealFailed(describe(&error)))?;
+                Ok(Uint8Array::new(&sealed).to_vec())
             }
         }
     }

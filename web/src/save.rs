@@ -133,10 +133,11 @@ pub fn streaming_supported() -> bool {
 pub async fn register_worker() -> Result<(), SaveError> {
     let window = web_sys::window().ok_or_else(|| SaveError::Failed("no window".into()))?;
     let registration = window.navigator().service_worker().register("./sw.js");
-    JsFuture::from(registration)
-        .await
-        .map(|_| ())
-        .map_err(|error| SaveError::Failed(describe(&error)))
+    let registered = with_timeout(&registration, WORKER_READY_TIMEOUT_MS).await?;
+    if registered.is_undefined() {
+        return Err(SaveError::Failed("service worker registration timed out".into()));
+    }
+    Ok(())
 }
 
 /// `Content-Disposition` for an attachment named `name`: an ASCII fallback
@@ -378,18 +379,7 @@ async fn active_worker(window: &web_sys::Window) -> Result<ServiceWorker, SaveEr
     let container = window.navigator().service_worker();
     let ready = container.ready().map_err(|error| SaveError::Failed(describe(&error)))?;
 
-    // `ready` never settles when no registration covers the page, so the
-    // wait is bounded by a timer that resolves with `undefined`.
-    let timeout = js_sys::Promise::new(&mut |resolve, _reject| {
-        // setTimeout fails only without a window, and then `ready` decides alone.
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-            &resolve,
-            WORKER_READY_TIMEOUT_MS as i32,
-        );
-    });
-    let registration = JsFuture::from(js_sys::Promise::race(&Array::of2(&ready, &timeout)))
-        .await
-        .map_err(|error| SaveError::Failed(describe(&error)))?;
+    let registration = with_timeout(&ready, WORKER_READY_TIMEOUT_MS).await?;
 
     if registration.is_undefined() {
         return Err(SaveError::Failed("the service worker did not become active".into()));
@@ -398,6 +388,21 @@ async fn active_worker(window: &web_sys::Window) -> Result<ServiceWorker, SaveEr
         .ok()
         .and_then(|worker| worker.dyn_into::<ServiceWorker>().ok())
         .ok_or_else(|| SaveError::Failed("the service worker is not active".into()))
+}
+
+/// Waits for `promise`, or `timeout_ms` at most, after which it returns
+/// `undefined`. `navigator.serviceWorker.ready` never settles when no
+/// registration covers the page, and `register` can hang where a browser
+/// policy blocks service workers.
+async fn with_timeout(promise: &js_sys::Promise, timeout_ms: u32) -> Result<JsValue, SaveError> {
+    let window = web_sys::window().ok_or_else(|| SaveError::Failed("no window".into()))?;
+    let timeout = js_sys::Promise::new(&mut |resolve, _reject| {
+        // setTimeout fails only without a window, and then `promise` decides alone.
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, timeout_ms as i32);
+    });
+    JsFuture::from(js_sys::Promise::race(&Array::of2(promise, &timeout)))
+        .await
+        .map_err(|error| SaveError::Failed(describe(&error)))
 }
 
 /// Gathers a download in memory and saves it once complete.

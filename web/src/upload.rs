@@ -24,6 +24,10 @@ use crate::blob_builder::BlobBuilder;
 use crate::cipher::{CipherError, RecordCipher, describe};
 use crate::jsutil::Deferred;
 
+/// Records read and handed to WebCrypto together (1 MiB at the default
+/// record size).
+const BATCH_RECORDS: u64 = 16;
+
 /// Failure while encrypting or sending the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UploadError {
@@ -126,18 +130,32 @@ pub async fn encrypt_file(
     let mut output = BlobBuilder::new();
     output.push(&header.to_bytes()).map_err(|error| UploadError::Storage(describe(&error)))?;
 
-    for index in 0..record_count {
+    let mut index = 0;
+    while index < record_count {
         cancel.check()?;
+
+        // One read covers a batch of records, and every record of the batch
+        // is handed to WebCrypto before the first result is awaited.
+        let batch_end = (index + BATCH_RECORDS).min(record_count);
         let start = index * record_size;
-        let end = (start + record_size).min(size);
+        let end = (batch_end * record_size).min(size);
         let plaintext = read_range(file, start, end).await?;
         if plaintext.len() as u64 != end - start {
             return Err(UploadError::FileChanged);
         }
 
-        let sealed = cipher.seal(index, index + 1 == record_count, &plaintext).await?;
-        output.push(&sealed).map_err(|error| UploadError::Storage(describe(&error)))?;
-        on_progress(end);
+        let pending: Vec<_> = (index..batch_end)
+            .zip(plaintext.chunks(record_size as usize).chain(std::iter::once(&[][..])))
+            .map(|(record, bytes)| cipher.start_seal(record, record + 1 == record_count, bytes))
+            .collect();
+        drop(plaintext);
+
+        for (record, seal) in (index..batch_end).zip(pending) {
+            let sealed = seal.finish().await?;
+            output.push(&sealed).map_err(|error| UploadError::Storage(describe(&error)))?;
+            on_progress(((record + 1) * record_size).min(size));
+        }
+        index = batch_end;
     }
     cancel.check()?;
 
