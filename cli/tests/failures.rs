@@ -234,3 +234,43 @@ fn bare_fragment_uses_server_option() {
         b"bare"
     );
 }
+
+#[test]
+fn interrupt_deletes_pending_upload() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("large.bin");
+    // 1 GiB, sparse, so the upload is still running when the signal comes.
+    fs::File::create(&source).unwrap().set_len(1 << 30).unwrap();
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_safebox"))
+        .args(["upload", source.to_str().unwrap(), "--server", &server.url])
+        .env_remove("SAFEBOX_SERVER")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Wait until the upload is created, then press "Ctrl-C".
+    let started = std::time::Instant::now();
+    while server.records_due(u64::MAX / 2).is_empty() {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the upload was never created"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "a link was printed");
+    assert!(
+        server.records_due(u64::MAX / 2).is_empty(),
+        "the upload was not deleted"
+    );
+}

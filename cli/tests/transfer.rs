@@ -217,3 +217,52 @@ fn hidden_name_made_visible() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(entries(working.path()), vec!["_bashrc".to_owned()]);
 }
+
+/// A source that fails after `remaining` bytes, like a disk read error.
+struct FailingReader {
+    remaining: usize,
+}
+
+impl std::io::Read for FailingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.remaining == 0 {
+            return Err(std::io::Error::other("simulated read failure"));
+        }
+        let count = buf.len().min(self.remaining);
+        buf[..count].fill(b'z');
+        self.remaining -= count;
+        Ok(count)
+    }
+}
+
+#[test]
+fn failed_upload_deleted_on_server() {
+    let server = TestServer::start();
+    let completed = upload_named(&server, "kept.txt", b"kept");
+
+    let api = Api::new(&server.url).unwrap();
+    let metadata = Metadata {
+        name: "broken.bin".to_owned(),
+        mime: "application/octet-stream".to_owned(),
+        size: 500_000,
+    };
+    let result = upload_reader(
+        &api,
+        FailingReader { remaining: 200_000 },
+        metadata,
+        std::path::Path::new("broken.bin"),
+        3_600,
+        &indicatif::ProgressBar::hidden(),
+    );
+
+    let error = result.err().expect("the upload fails");
+    assert!(
+        error.to_string().contains("simulated read failure"),
+        "{error}"
+    );
+    // Far past both expiries, only the completed upload is still pending
+    // deletion: the failed one was deleted when the upload failed.
+    let due = server.records_due(u64::MAX / 2);
+    let due_ids: Vec<&str> = due.iter().map(|record| record.id.as_str()).collect();
+    assert_eq!(due_ids, vec![link_id(&completed).as_str()]);
+}

@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use safebox_server::api::{self, AppState};
 use safebox_server::config::{Config, DEFAULT_MAX_SIZE};
 use safebox_server::local::LocalBackend;
+use safebox_server::store::{Record, RecordStore};
 use safebox_server::{Clock, ManualClock};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -28,6 +29,7 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     /// The local backend's data directory.
     pub data_dir: PathBuf,
+    records: Arc<dyn RecordStore>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _root: TempDir,
@@ -51,8 +53,9 @@ impl TestServer {
         let shared_clock: Arc<dyn Clock> = clock.clone();
         let backend = LocalBackend::open(&data_dir, config.public_url(), shared_clock.clone())
             .expect("local backend");
+        let records = backend.records();
         let state = AppState {
-            records: backend.records(),
+            records: records.clone(),
             blobs: backend.blobs(),
             config: Arc::new(config),
             clock: shared_clock,
@@ -81,10 +84,23 @@ impl TestServer {
             url,
             clock,
             data_dir,
+            records,
             shutdown: Some(shutdown),
             thread: Some(thread),
             _root: root,
         }
+    }
+
+    /// Returns the records whose ciphertext the sweeper would delete if the
+    /// clock read `now`: pending or active ones that expired by then, and
+    /// claimed ones (no grace period). Deleted records are not listed.
+    pub fn records_due(&self, now: u64) -> Vec<Record> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("tokio runtime");
+        runtime
+            .block_on(self.records.list_due(now, 0, 100))
+            .expect("records listed")
     }
 
     /// Returns the path of the stored ciphertext of `id`.
