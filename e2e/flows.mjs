@@ -74,7 +74,11 @@ export async function sendThroughPage(page, serverUrl, file, { expirySeconds } =
     await page.getByTestId('expiry').selectOption(String(expirySeconds));
   }
   await page.getByTestId('send-button').click();
+  return waitForShareLink(page);
+}
 
+/** Waits until the send page shows a well-formed share link and returns it. */
+export async function waitForShareLink(page) {
   const shareLink = page.getByTestId('share-link');
   return waitForPage(page, 'the share link', SEND_TIMEOUT_MS, async () => {
     if ((await shareLink.count()) === 0) {
@@ -84,6 +88,16 @@ export async function sendThroughPage(page, serverUrl, file, { expirySeconds } =
     const fragment = value.slice(value.indexOf('#') + 1);
     return value.includes('#') && FRAGMENT_PATTERN.test(fragment) ? value : null;
   });
+}
+
+/**
+ * Waits until the page shows a message and returns its `data-kind`.
+ * Throws if none appears within `timeoutMs`.
+ */
+export async function waitForMessageKind(page, timeoutMs = RECEIVE_PAGE_TIMEOUT_MS) {
+  const message = page.getByTestId('message').first();
+  await message.waitFor({ state: 'visible', timeout: timeoutMs });
+  return message.getAttribute('data-kind');
 }
 
 /**
@@ -102,14 +116,15 @@ export async function openLink(page, link) {
 }
 
 /**
- * Clicks Download on an open receive page, saves the browser download into
+ * Clicks Download (or the button named by `buttonTestId`, such as
+ * `retry-button`) on an open receive page, saves the browser download into
  * `directory` and waits for `download-done`. Returns the saved path, the
  * suggested file name and how the bytes reached the browser: "blob" for an
  * in-memory Blob link, otherwise the download URL's scheme and path prefix.
  */
-export async function downloadThroughPage(page, directory) {
+export async function downloadThroughPage(page, directory, { buttonTestId = 'download-button' } = {}) {
   const downloadEvent = page.waitForEvent('download', { timeout: DOWNLOAD_TIMEOUT_MS });
-  await page.getByTestId('download-button').click();
+  await page.getByTestId(buttonTestId).click();
   const download = await downloadEvent;
 
   const path = join(directory, `download-${randomUUID()}`);
@@ -145,8 +160,9 @@ const SIZE_UNITS = {
 
 /**
  * Returns whether a human-readable size such as "3.1 MB", "3,0 MiB" or
- * "3,145,851 bytes" describes `sizeInBytes`, allowing one unit of the last
- * displayed digit for rounding. "KB", "MB" and "GB" may be decimal or binary.
+ * "3,145,851 bytes" describes `sizeInBytes`. A count in bytes must be exact,
+ * and a larger unit may be off by one unit of its last displayed digit for
+ * rounding. "KB", "MB" and "GB" may be decimal or binary.
  */
 export function sizeTextMatches(text, sizeInBytes) {
   const match = /(\d[\d.,\u00a0\u202f ]*)\s*(bytes|byte|b|kib|kb|mib|mb|gib|gb)\b/i.exec(text);
@@ -163,6 +179,9 @@ export function sizeTextMatches(text, sizeInBytes) {
   const value = Number(digits);
   if (!Number.isFinite(value)) {
     return false;
+  }
+  if (SIZE_UNITS[unit][0] === 1) {
+    return value === sizeInBytes;
   }
   const decimals = digits.includes('.') ? digits.length - digits.indexOf('.') - 1 : 0;
   const lastDigitStep = 10 ** -decimals;

@@ -115,7 +115,12 @@ export class ServerProcess {
     const child = spawn(
       SERVER_BIN,
       ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--web-dir', DIST_DIR],
-      { cwd: workDir, stdio: ['ignore', logFd, logFd] },
+      {
+        cwd: workDir,
+        stdio: ['ignore', logFd, logFd],
+        // Debug level adds the per-request log lines, so the leak scan covers them too.
+        env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,safebox_server=debug' },
+      },
     );
     closeSync(logFd);
     runningChildren.add(child);
