@@ -184,6 +184,9 @@ pub async fn read_json<T: DeserializeOwned>(
     allow_empty: bool,
 ) -> Result<T, ApiError> {
     let is_json = is_json_content_type(request.headers());
+    // `to_bytes` fails when the body exceeds the limit or when reading it
+    // fails. The second case means the client is gone and never sees the
+    // answer, so both are reported as too large.
     let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY)
         .await
         .map_err(|_| ApiError::BodyTooLarge)?;
