@@ -23,7 +23,7 @@ describe('CLI interop', () => {
     environment.sensitive.addFile(file, 'page to CLI');
 
     let link;
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const page = await session.newPage();
       link = await sendThroughPage(page, environment.server.url, file);
     });
@@ -52,7 +52,7 @@ describe('CLI interop', () => {
     assert.ok(link.startsWith(`${environment.server.url}/`), 'CLI link does not point at the server page');
     environment.sensitive.addLink(link, 'CLI to page');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const page = await session.newPage();
       assert.equal((await openLink(page, link)).kind, 'file');
       assert.equal((await page.getByTestId('file-name').textContent()).trim(), file.name);

@@ -65,7 +65,7 @@ describe('faults', () => {
   test('upload network failure offers retry', async (t) => {
     const file = await makeFile('upload retry.bin', 'upload retry');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const page = await openSendPageWithFile(session, file);
       const restoreNetwork = await failRequests(page, isBlobUrl, 'PUT');
       await page.getByTestId('send-button').click();
@@ -85,7 +85,7 @@ describe('faults', () => {
   test('claim network failure offers retry', async (t) => {
     const file = await makeFile('claim retry.bin', 'claim retry');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const link = await sendThroughPage(await session.newPage(), environment.server.url, file);
       environment.sensitive.addLink(link, 'claim retry');
 
@@ -104,7 +104,7 @@ describe('faults', () => {
   test('ciphertext fetch failure offers retry', async (t) => {
     const file = await makeFile('fetch retry.bin', 'fetch retry');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const link = await sendThroughPage(await session.newPage(), environment.server.url, file);
       environment.sensitive.addLink(link, 'fetch retry');
 
@@ -124,7 +124,7 @@ describe('faults', () => {
   test('upload cancel shows no link', async (t) => {
     const file = await makeFile('cancelled.bin', 'cancel');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const page = await openSendPageWithFile(session, file);
 
       // Hold the ciphertext upload so that Cancel is pressed while it runs.
@@ -160,7 +160,7 @@ describe('faults', () => {
   test('tampered ciphertext shows decrypt-failed', async (t) => {
     const file = await makeFile('tampered.bin', 'tampered');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const link = await sendThroughPage(await session.newPage(), environment.server.url, file);
       environment.sensitive.addLink(link, 'tampered');
 

@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
-import { SensitiveValues, findLeaks, redactFragments } from './secrets.mjs';
+import { SensitiveValues, findLeaks, findLeaksInRequests, redactFragments } from './secrets.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST_DIR = join(REPO_ROOT, 'dist');
@@ -229,6 +229,7 @@ export class BrowserSession {
     this.consoleErrors = [];
     this.pageErrors = [];
     this.offsiteRequests = [];
+    this.requests = [];
   }
 
   /** Opens a fresh context (no cookies, storage or service workers shared with others). */
@@ -239,6 +240,7 @@ export class BrowserSession {
       if (!isLoopbackUrl(request.url())) {
         this.offsiteRequests.push(request.url());
       }
+      this.requests.push({ method: request.method(), url: request.url(), body: request.postDataBuffer() });
     });
     // Collects CSP violations from the document itself, independent of the
     // wording of Chromium's console messages.
@@ -303,7 +305,14 @@ export class BrowserSession {
  * set once the before hook has run.
  */
 export function useSuiteEnvironment(label) {
-  const environment = { server: null, browser: null, workDir: null, sensitive: new SensitiveValues() };
+  const environment = {
+    server: null,
+    browser: null,
+    workDir: null,
+    sensitive: new SensitiveValues(),
+    // Every browser request of the file's sessions, for the request leak check.
+    requests: [],
+  };
 
   before(async () => {
     checkPrerequisites();
@@ -324,11 +333,25 @@ export function useSuiteEnvironment(label) {
 }
 
 /**
- * Registers the last test of a file, which stops the server so that its log
- * is complete. No data file and no log line may then contain a link secret,
- * claim token, file name or plaintext sample that earlier tests recorded.
+ * Registers the last tests of a file. No browser request may carry a link
+ * secret, file name or plaintext sample that earlier tests recorded. Then
+ * the server is stopped so that its log is complete, and no data file or
+ * log line may contain any of those values or a claim token.
  */
 export function testServerKeepsNoSecrets(environment) {
+  test('requests carry no secret or plaintext', (t) => {
+    assert.ok(environment.requests.length > 0, 'no browser request was recorded');
+    // Chromium may not expose large or Blob bodies, which limits the body check.
+    const bodyCounts = new Map();
+    for (const { method, body } of environment.requests) {
+      const [exposed, total] = bodyCounts.get(method) ?? [0, 0];
+      bodyCounts.set(method, [exposed + (body === null ? 0 : 1), total + 1]);
+    }
+    const summary = [...bodyCounts].map(([method, [exposed, total]]) => `${method} ${exposed}/${total}`);
+    t.diagnostic(`requests with a readable body: ${summary.join(', ')}`);
+    assert.deepEqual(findLeaksInRequests(environment.requests, environment.sensitive), []);
+  });
+
   test('server keeps no secret or plaintext', async () => {
     assert.ok(environment.sensitive.needles.length > 0, 'no file was sent, so there is nothing to look for');
     await environment.server.stop();
@@ -342,12 +365,13 @@ export function testServerKeepsNoSecrets(environment) {
 }
 
 /**
- * Runs `body(session)` with a fresh BrowserSession, screenshots its pages
- * into .e2e-artifacts/ if the body throws, closes its contexts, and fails
- * the test if any page requested a non-loopback URL.
+ * Runs `body(session)` with a fresh BrowserSession on the environment's
+ * browser, screenshots its pages into .e2e-artifacts/ if the body throws,
+ * closes its contexts and adds its requests to `environment.requests`.
+ * Fails the test if any page requested a non-loopback URL.
  */
-export async function withBrowserSession(testContext, browser, body) {
-  const session = new BrowserSession(browser);
+export async function withBrowserSession(testContext, environment, body) {
+  const session = new BrowserSession(environment.browser);
   try {
     await body(session);
   } catch (error) {
@@ -355,6 +379,7 @@ export async function withBrowserSession(testContext, browser, body) {
     throw error;
   } finally {
     await session.close();
+    environment.requests.push(...session.requests);
   }
   if (session.offsiteRequests.length > 0) {
     throw new Error(`pages requested non-loopback URLs: ${session.offsiteRequests.join(', ')}`);

@@ -44,7 +44,7 @@ describe('headers and CSP', () => {
     const file = await makeRandomFile(environment.workDir, 'csp check.bin', 500_000);
     environment.sensitive.addFile(file, 'CSP');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const sendPage = await session.newPage();
       const link = await sendThroughPage(sendPage, environment.server.url, file);
       environment.sensitive.addLink(link, 'CSP');

@@ -14,6 +14,7 @@ import {
   SensitiveValues,
   deriveClaimToken,
   findLeaks,
+  findLeaksInRequests,
   makeNonCanonical,
   parseLink,
   randomB64u,
@@ -105,6 +106,27 @@ describe('helpers', () => {
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
+  });
+
+  test('findLeaksInRequests skips claim token', () => {
+    const link = `http://127.0.0.1:1/#${randomB64u(12)}.${randomB64u(16)}`;
+    const { secret, claimToken } = parseLink(link);
+    const sensitive = new SensitiveValues();
+    sensitive.addLink(link, 'sent');
+    sensitive.addFile({ name: 'été.txt', sample: Buffer.alloc(32, 3) }, 'sent');
+
+    const requests = [
+      { method: 'GET', url: link, body: null },
+      { method: 'POST', url: 'http://127.0.0.1:1/api/v1/files/x/claim', body: Buffer.from(claimToken.toString('base64url')) },
+      { method: 'GET', url: `http://127.0.0.1:1/search?q=${secret}`, body: null },
+      { method: 'PUT', url: `http://127.0.0.1:1/blob/${encodeURIComponent('été.txt')}`, body: Buffer.alloc(64, 3) },
+    ];
+    assert.deepEqual(findLeaksInRequests(requests, sensitive).sort(), [
+      'sent: 32-byte plaintext sample found in the body of PUT /blob/%C3%A9t%C3%A9.txt',
+      'sent: file name (percent-encoded) found in the URL of PUT /blob/%C3%A9t%C3%A9.txt',
+      'sent: file name found in the URL of PUT /blob/%C3%A9t%C3%A9.txt',
+      'sent: secret (b64u) found in the URL of GET /search',
+    ]);
   });
 
   test('redactFragments hides link secrets', () => {

@@ -46,7 +46,7 @@ describe('links', () => {
   }
 
   test('damaged link shows invalid-link', async (t) => {
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const { file, link } = await sendFile(session, 'damaged link.bin', 'damaged link');
       const { page: pageUrl, id, secret } = parseLink(link);
 
@@ -70,7 +70,7 @@ describe('links', () => {
   });
 
   test('wrong secret shows not-found', async (t) => {
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const { file, link } = await sendFile(session, 'wrong secret.bin', 'wrong secret');
       const { page: pageUrl, id, secret } = parseLink(link);
 
@@ -91,7 +91,7 @@ describe('links', () => {
   });
 
   test('send page has no message', async (t) => {
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const page = await session.newPage();
       await page.goto(`${environment.server.url}/`);
       await page.getByTestId('file-input').waitFor({ state: 'attached' });

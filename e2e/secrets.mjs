@@ -68,9 +68,13 @@ export class SensitiveValues {
     this.needles = [];
   }
 
-  add(label, value) {
+  /**
+   * Adds one value. `sentByDesign` marks a value that the page must send to
+   * the server (the claim token), so only the request check skips it.
+   */
+  add(label, value, { sentByDesign = false } = {}) {
     const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
-    this.needles.push({ label, bytes });
+    this.needles.push({ label, bytes, sentByDesign });
   }
 
   /** Records every form of a link's secret and claim token that a bug could write out. */
@@ -79,9 +83,9 @@ export class SensitiveValues {
     this.add(`${label}: secret (b64u)`, secret);
     this.add(`${label}: secret (hex)`, secretBytes.toString('hex'));
     this.add(`${label}: secret (raw bytes)`, secretBytes);
-    this.add(`${label}: claim token (b64u)`, claimToken.toString('base64url'));
-    this.add(`${label}: claim token (hex)`, claimToken.toString('hex'));
-    this.add(`${label}: claim token (raw bytes)`, claimToken);
+    this.add(`${label}: claim token (b64u)`, claimToken.toString('base64url'), { sentByDesign: true });
+    this.add(`${label}: claim token (hex)`, claimToken.toString('hex'), { sentByDesign: true });
+    this.add(`${label}: claim token (raw bytes)`, claimToken, { sentByDesign: true });
   }
 
   /** Records a plaintext file's name (as UTF-8 and percent-encoded) and a 32-byte sample of its content. */
@@ -142,6 +146,41 @@ export async function findLeaks({ dataDir, logPath, sensitive }) {
     }
   });
 
+  return findings;
+}
+
+/**
+ * Checks the URL and body of every recorded browser request for the
+ * sensitive values, except those sent by design. Returns one finding per
+ * hit, naming the method, path and label. A request whose body Chromium did
+ * not expose (`body` null) is checked by URL only.
+ */
+export function findLeaksInRequests(requests, sensitive) {
+  const findings = [];
+  for (const { method, url, body } of requests) {
+    // Playwright reports navigations with their fragment, which Chromium
+    // never puts on the wire, so only the part before '#' is checked.
+    const sentUrl = url.split('#')[0];
+    const rawUrlBytes = Buffer.from(sentUrl, 'utf8');
+    let urlBytes = rawUrlBytes;
+    try {
+      urlBytes = Buffer.from(decodeURIComponent(sentUrl), 'utf8');
+    } catch {
+      // A malformed percent escape leaves only the raw form to check.
+    }
+    const path = new URL(sentUrl).pathname;
+    for (const { label, bytes, sentByDesign } of sensitive.needles) {
+      if (sentByDesign) {
+        continue;
+      }
+      if (urlBytes.indexOf(bytes) >= 0 || rawUrlBytes.indexOf(bytes) >= 0) {
+        findings.push(`${label} found in the URL of ${method} ${path}`);
+      }
+      if (body && body.indexOf(bytes) >= 0) {
+        findings.push(`${label} found in the body of ${method} ${path}`);
+      }
+    }
+  }
   return findings;
 }
 

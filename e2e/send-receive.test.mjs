@@ -1,9 +1,10 @@
 // Sending a file from the page and receiving it in a fresh browser context.
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 
-import { filesAtLeast, parseLink } from './secrets.mjs';
+import { filesAtLeast, findLeaks, parseLink } from './secrets.mjs';
 import { testServerKeepsNoSecrets, useSuiteEnvironment, withBrowserSession } from './harness.mjs';
 import {
   downloadThroughPage,
@@ -12,6 +13,7 @@ import {
   sendThroughPage,
   sha256OfFile,
   sizeTextMatches,
+  waitForShareLink,
 } from './flows.mjs';
 
 const FILE_SIZE = 3 * 1024 * 1024 + 12_345;
@@ -44,10 +46,21 @@ describe('send and receive', () => {
     const file = await makeRandomFile(environment.workDir, 'contrat été 2026.pdf', FILE_SIZE);
     environment.sensitive.addFile(file, 'round trip');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const { page: sendPage, link } = await sendFile(session, file, 'round trip');
 
       assert.ok(link.startsWith(`${environment.server.url}/`), 'share link does not point at the server page');
+
+      // The browser does not expose the PUT body, so the stored object is
+      // checked instead, while it still exists.
+      const storedObjects = await filesAtLeast(environment.server.dataDir, file.size);
+      assert.equal(storedObjects.length, 1, 'expected one stored object as large as the file');
+      const atRest = await findLeaks({
+        dataDir: environment.server.dataDir,
+        logPath: environment.server.logPath,
+        sensitive: environment.sensitive,
+      });
+      assert.deepEqual(atRest, [], 'stored upload or log contains a secret or plaintext');
       const expiryNote = await sendPage.getByTestId('expiry-note').textContent();
       assert.match(expiryNote, /\bonce\b/i, 'expiry note does not say the link works once');
 
@@ -77,9 +90,59 @@ describe('send and receive', () => {
     const file = await makeRandomFile(environment.workDir, 'empty.txt', 0);
     environment.sensitive.addFile(file, 'empty file');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const { link } = await sendFile(session, file, 'empty file');
       await receiveAndCheck(t, session, link, file);
+    });
+  });
+
+  test('drop zone accepts file', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'dropped file.txt', 120_000);
+    environment.sensitive.addFile(file, 'drop');
+    const content = await readFile(file.path);
+
+    await withBrowserSession(t, environment, async (session) => {
+      const page = await session.newPage();
+      await page.goto(`${environment.server.url}/`);
+
+      // Builds the DataTransfer that a drag from the desktop carries.
+      const dataTransfer = await page.evaluateHandle(
+        ({ name, base64 }) => {
+          const bytes = Uint8Array.from(atob(base64), (character) => character.charCodeAt(0));
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([bytes], name, { type: 'text/plain' }));
+          return transfer;
+        },
+        { name: file.name, base64: content.toString('base64') },
+      );
+      const dropZone = page.getByTestId('drop-zone');
+      await dropZone.dispatchEvent('dragenter', { dataTransfer });
+      await dropZone.dispatchEvent('dragover', { dataTransfer });
+      await dropZone.dispatchEvent('drop', { dataTransfer });
+
+      await page.getByTestId('send-button').click();
+      const link = await waitForShareLink(page);
+      environment.sensitive.addLink(link, 'drop');
+
+      await receiveAndCheck(t, session, link, file);
+    });
+  });
+
+  test('copy button copies link', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'copied link.bin', 1_000);
+    environment.sensitive.addFile(file, 'copy');
+
+    await withBrowserSession(t, environment, async (session) => {
+      const { page, link } = await sendFile(session, file, 'copy');
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], {
+        origin: environment.server.url,
+      });
+      await page.bringToFront();
+
+      await page.getByTestId('copy-button').click();
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      // Compared without assert.equal so that a failure does not print the link.
+      assert.ok(copied === link, 'clipboard does not contain the share link');
     });
   });
 
@@ -87,7 +150,7 @@ describe('send and receive', () => {
     const file = await makeRandomFile(environment.workDir, 'preview check.bin', 200_000);
     environment.sensitive.addFile(file, 'preview');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const { link } = await sendFile(session, file, 'preview');
 
       // A chat link previewer fetches the URL without its fragment and may
@@ -110,7 +173,7 @@ describe('send and receive', () => {
     const file = await makeRandomFile(environment.workDir, 'opened twice.bin', 150_000);
     environment.sensitive.addFile(file, 'open without click');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const { link } = await sendFile(session, file, 'open without click');
 
       // A previewer that runs scripts, or a recipient who looks but closes the tab.
@@ -128,7 +191,7 @@ describe('send and receive', () => {
     const file = await makeRandomFile(environment.workDir, 'short lived.bin', 1_000);
     environment.sensitive.addFile(file, 'expiry');
 
-    await withBrowserSession(t, environment.browser, async (session) => {
+    await withBrowserSession(t, environment, async (session) => {
       const sentAt = Math.floor(Date.now() / 1000);
       const { link } = await sendFile(session, file, 'expiry', { expirySeconds: 300 });
 
