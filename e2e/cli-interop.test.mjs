@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -18,15 +19,20 @@ function describeCliFailure(result) {
 describe('CLI interop', () => {
   const environment = useSuiteEnvironment('cli-interop');
 
-  test('page upload, CLI download', async (t) => {
-    const file = await makeRandomFile(environment.workDir, 'from the page ü.bin', FILE_SIZE);
-    environment.sensitive.addFile(file, 'page to CLI');
-
+  /** Sends `file` from the page and returns its link. */
+  async function sendFromPage(t, file) {
     let link;
     await withBrowserSession(t, environment, async (session) => {
       const page = await session.newPage();
       link = await sendThroughPage(page, environment.server.url, file);
     });
+    return link;
+  }
+
+  test('page upload, CLI download', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'from the page ü.bin', FILE_SIZE);
+    environment.sensitive.addFile(file, 'page to CLI');
+    const link = await sendFromPage(t, file);
     environment.sensitive.addLink(link, 'page to CLI');
 
     const outputPath = join(environment.workDir, 'cli-download.bin');
@@ -38,6 +44,37 @@ describe('CLI interop', () => {
     const second = await runCli(['download', link, '--output', secondPath]);
     assert.notEqual(second.code, 0, 'second CLI download of a claimed link succeeded');
     assert.ok(!existsSync(secondPath), 'second CLI download left an output file');
+  });
+
+  test('CLI download into directory keeps name', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'nom été.bin', 50_000);
+    environment.sensitive.addFile(file, 'CLI into directory');
+    const link = await sendFromPage(t, file);
+    environment.sensitive.addLink(link, 'CLI into directory');
+
+    const outputDir = await mkdtemp(join(environment.workDir, 'cli-output-'));
+    const result = await runCli(['download', link, '--output', outputDir]);
+    assert.equal(result.code, 0, describeCliFailure(result));
+    assert.deepEqual(await readdir(outputDir), [file.name]);
+    assert.equal(await sha256OfFile(join(outputDir, file.name)), file.sha256, 'CLI output differs from the original');
+  });
+
+  test('CLI existing output keeps link', async (t) => {
+    const file = await makeRandomFile(environment.workDir, 'kept link.bin', 50_000);
+    environment.sensitive.addFile(file, 'CLI existing output');
+    const link = await sendFromPage(t, file);
+    environment.sensitive.addLink(link, 'CLI existing output');
+
+    const outputPath = join(environment.workDir, 'already-there.bin');
+    await writeFile(outputPath, 'older content');
+    const refused = await runCli(['download', link, '--output', outputPath]);
+    assert.notEqual(refused.code, 0, 'CLI overwrote an existing file without --force');
+    assert.equal(await readFile(outputPath, 'utf8'), 'older content');
+
+    // The refusal must come before the claim, so the link still works.
+    const forced = await runCli(['download', link, '--output', outputPath, '--force']);
+    assert.equal(forced.code, 0, describeCliFailure(forced));
+    assert.equal(await sha256OfFile(outputPath), file.sha256, 'CLI output differs from the original');
   });
 
   test('CLI upload, page download', async (t) => {
