@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use web_sys::{RequestCache, RequestCredentials};
 use zeroize::Zeroizing;
 
-/// Where the API lives: the `api_url` of `./config.json`, or the page's origin.
+/// Client for the API at the `api_url` of `./config.json`, or at the page's origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Api {
     base: String,
@@ -32,7 +32,7 @@ pub struct CreateUpload {
     pub metadata: String,
 }
 
-/// Answer to `POST /api/v1/uploads`.
+/// Response to `POST /api/v1/uploads`.
 #[derive(Deserialize)]
 pub struct CreatedUpload {
     /// File id chosen by the server.
@@ -48,14 +48,14 @@ pub struct CreatedUpload {
     pub expires_at: u64,
 }
 
-/// Answer to `POST /api/v1/uploads/{id}/complete`.
+/// Response to `POST /api/v1/uploads/{id}/complete`.
 #[derive(Deserialize)]
 pub struct Completed {
     /// Unix seconds after which the file is gone.
     pub expires_at: u64,
 }
 
-/// Answer to `POST /api/v1/files/{id}/info`.
+/// Response to `POST /api/v1/files/{id}/info`.
 #[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct FileInfo {
     /// Ciphertext size in bytes.
@@ -66,7 +66,7 @@ pub struct FileInfo {
     pub metadata: String,
 }
 
-/// Answer to `POST /api/v1/files/{id}/claim`.
+/// Response to `POST /api/v1/files/{id}/claim`.
 #[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Claimed {
     /// URL that returns the ciphertext for a few minutes.
@@ -91,28 +91,28 @@ impl fmt::Debug for OwnerToken {
 /// Failure of an API call, sorted the way the UI reacts to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
-    /// The request did not get an answer (offline, server down, CORS, abort).
+    /// The request got no response (offline, server down, CORS, abort).
     Network(String),
     /// `404 not_found`: unknown id, wrong claim token or wrong owner token.
     NotFound,
     /// `410 already_downloaded`, with the Unix time of the download.
     AlreadyDownloaded {
-        /// When the file was claimed, if the server said.
+        /// When the file was claimed, if the response included it.
         downloaded_at: Option<u64>,
     },
     /// `410 expired`, with the Unix time of the expiry.
     Expired {
-        /// When the file expired, if the server said.
+        /// When the file expired, if the response included it.
         expires_at: Option<u64>,
     },
     /// `413 too_large`, with the server's limit.
     TooLarge {
-        /// Largest accepted ciphertext in bytes, if the server said.
+        /// Largest accepted ciphertext in bytes, if the response included it.
         max_size: Option<u64>,
     },
     /// `409 incomplete_upload`: the stored object is missing or of another size.
     IncompleteUpload,
-    /// Any other error answer.
+    /// Any other error response.
     Server {
         /// HTTP status.
         status: u16,
@@ -199,7 +199,7 @@ impl Api {
         }
     }
 
-    /// The client for this page, discovered on first use and reused after.
+    /// Returns the client for this page, discovered on first use and reused after.
     pub async fn shared() -> Self {
         if let Some(api) = SHARED.with(|shared| shared.borrow().clone()) {
             return api;
@@ -291,8 +291,8 @@ pub async fn get_stream(url: &str) -> Result<Response, ApiError> {
     }
 }
 
-/// Requests carry no cookies and are never answered from the HTTP cache: the
-/// API authenticates with tokens and every answer is about the current state.
+/// Sets requests to carry no cookies and to bypass the HTTP cache, because the
+/// API authenticates with tokens and every response reflects the current state.
 fn base_builder(builder: RequestBuilder) -> RequestBuilder {
     builder.credentials(RequestCredentials::Omit).cache(RequestCache::NoStore)
 }
@@ -330,7 +330,7 @@ async fn expect_empty(response: Response) -> Result<(), ApiError> {
     }
 }
 
-/// Sorts an error answer by its status and `error` code.
+/// Sorts an error response by its status and `error` code.
 async fn error_from(response: Response) -> ApiError {
     let status = response.status();
     let body = response.json::<ErrorBody>().await.unwrap_or_default();

@@ -17,7 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, CryptoKey, SubtleCrypto};
 use zeroize::Zeroizing;
 
-/// Which implementation of AES-GCM a [`RecordCipher`] uses.
+/// Implementation of AES-GCM behind a [`RecordCipher`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// WebCrypto, `crypto.subtle`.
@@ -236,7 +236,7 @@ fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-/// A short text for a JS exception, such as `OperationError: ...`.
+/// Formats a JS exception as short text, such as `OperationError: ...`.
 pub(crate) fn describe(error: &JsValue) -> String {
     if let Some(error) = error.dyn_ref::<js_sys::Error>() {
         return format!("{}: {}", error.name(), error.message());

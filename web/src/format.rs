@@ -2,7 +2,7 @@
 
 use wasm_bindgen::JsValue;
 
-/// A byte count in decimal units: `512 bytes`, `3.2 MB`, `1.05 GB`.
+/// Formats a byte count in decimal units: `512 bytes`, `3.2 MB`, `1.05 GB`.
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
     if bytes < 1000 {
@@ -20,12 +20,12 @@ pub fn size(bytes: u64) -> String {
     if value < 9.995 { format!("{value:.2} {unit}") } else { format!("{value:.1} {unit}") }
 }
 
-/// A speed in bytes per second: `3.2 MB/s`.
+/// Formats a speed in bytes per second: `3.2 MB/s`.
 pub fn speed(bytes_per_second: f64) -> String {
     format!("{}/s", size(bytes_per_second.max(0.0).round() as u64))
 }
 
-/// A rough duration: `5 s`, `3 min 20 s`, `2 h 5 min`.
+/// Formats a rough duration: `5 s`, `3 min 20 s`, `2 h 5 min`.
 pub fn duration(seconds: f64) -> String {
     let seconds = seconds.max(0.0).ceil() as u64;
     match seconds {
@@ -35,7 +35,7 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
-/// A Unix time in the browser's locale and time zone, for example
+/// Formats a Unix time in the browser's locale and time zone, for example
 /// `5 Dec 2026, 14:05`.
 pub fn local_time(unix_seconds: u64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));

@@ -5,7 +5,7 @@
 //! a file of any size passes through memory a few records at a time.
 //! Service workers exist only in secure contexts (HTTPS or localhost), so
 //! elsewhere [`Saver::Memory`] gathers the whole file in a `Blob` and saves
-//! it at the end, which the page tells the user about.
+//! it at the end. The page shows a notice in that case.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -24,8 +24,8 @@ use crate::jsutil::{Deferred, now_ms, random_bytes};
 
 /// How long to wait for the service worker to become active.
 const WORKER_READY_TIMEOUT_MS: u32 = 5_000;
-/// How long to wait for the worker to answer a message or for the browser to
-/// start reading the download.
+/// How long to wait for the worker to reply to a message or for the browser
+/// to start reading the download.
 const WORKER_ANSWER_TIMEOUT_MS: u32 = 10_000;
 /// Interval of keep-alive messages, below the 30 s after which Chromium
 /// stops an idle service worker.
@@ -52,7 +52,7 @@ impl fmt::Display for SaveError {
     }
 }
 
-/// Where decrypted bytes go.
+/// Destination of decrypted bytes.
 pub enum Saver {
     /// Streamed to the download manager through the service worker.
     Stream(StreamSaver),
@@ -62,7 +62,7 @@ pub enum Saver {
 
 impl Saver {
     /// Starts a download of `size` bytes named `name`: streamed when the
-    /// service worker is available and answers, in memory otherwise.
+    /// service worker is available and replies, in memory otherwise.
     pub async fn open(name: &str, size: u64) -> Self {
         if streaming_supported()
             && let Ok(saver) = StreamSaver::open(name, size).await
@@ -72,7 +72,7 @@ impl Saver {
         Self::Memory(MemorySaver::new(name))
     }
 
-    /// Whether the whole file is gathered in memory first.
+    /// Returns whether the whole file is gathered in memory first.
     pub fn is_in_memory(&self) -> bool {
         matches!(self, Self::Memory(_))
     }
@@ -114,7 +114,7 @@ impl Saver {
     }
 }
 
-/// Whether this page can stream downloads: it needs a secure context and
+/// Returns whether this page can stream downloads: it needs a secure context and
 /// `navigator.serviceWorker`.
 pub fn streaming_supported() -> bool {
     let Some(window) = web_sys::window() else {
@@ -163,7 +163,7 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
-/// A file name that cannot name a directory or hide control characters,
+/// Returns a file name that cannot name a directory or hide control characters,
 /// since the name comes from the sender: separators and control characters
 /// become `_`, and an empty or dot-only name becomes `download`.
 pub fn safe_file_name(name: &str) -> String {
@@ -189,7 +189,7 @@ pub struct StreamSaver {
     _on_message: Closure<dyn Fn(MessageEvent)>,
 }
 
-/// What the worker has said on the port so far.
+/// Messages the worker has posted on the port so far.
 #[derive(Default)]
 struct PortState {
     registered: Cell<bool>,
@@ -217,7 +217,7 @@ impl PortState {
         drop(timer);
     }
 
-    /// Waits until `ready` holds or `timeout_ms` passes with nothing new.
+    /// Waits until `ready` returns true or `timeout_ms` passes.
     async fn wait_for(&self, timeout_ms: u32, ready: impl Fn(&Self) -> bool) -> bool {
         let deadline = now_ms() + f64::from(timeout_ms);
         while !ready(self) {
@@ -304,7 +304,7 @@ impl StreamSaver {
             _on_message: on_message,
         };
 
-        // The first "pull" shows the worker is answering the iframe's request.
+        // The first "pull" shows that the worker took the iframe's request.
         let started = saver.shared.wait_for(WORKER_ANSWER_TIMEOUT_MS, |s| s.credits.get() > 0).await;
         if !started {
             saver.abort();
@@ -374,7 +374,7 @@ impl Drop for StreamSaver {
     }
 }
 
-/// The active service worker of this page's registration.
+/// Returns the active service worker of this page's registration.
 async fn active_worker(window: &web_sys::Window) -> Result<ServiceWorker, SaveError> {
     let container = window.navigator().service_worker();
     let ready = container.ready().map_err(|error| SaveError::Failed(describe(&error)))?;

@@ -82,8 +82,8 @@ impl Progress {
     }
 }
 
-/// Which message a page shows. [`NoticeKind::data_kind`] is the stable
-/// `data-kind` attribute the tests select on.
+/// Kind of message a page shows. [`NoticeKind::data_kind`] is the stable
+/// `data-kind` attribute that tests select on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoticeKind {
     /// The link was used already.

@@ -1,7 +1,7 @@
 //! Encrypting a picked file into a `Blob` and sending it with one `PUT`.
 //!
 //! The file is read one record at a time with `Blob.slice`, so neither the
-//! JS heap nor WASM memory ever holds more than a few records of it. The
+//! JS heap nor WASM memory ever contains more than a batch of records. The
 //! ciphertext goes into a [`BlobBuilder`], whose data lives in the browser's
 //! blob storage. It is sent with `XMLHttpRequest`, not `fetch`, because
 //! Chromium streams `fetch` request bodies only over HTTP/2 and reports no
@@ -41,11 +41,11 @@ pub enum UploadError {
     Cipher(CipherError),
     /// The browser could not store the ciphertext.
     Storage(String),
-    /// The `PUT` got no answer.
+    /// The `PUT` got no response.
     Network(String),
-    /// The storage answered the `PUT` with an error status.
+    /// The storage rejected the `PUT` with an error status.
     Rejected {
-        /// HTTP status of the answer.
+        /// HTTP status of the response.
         status: u16,
     },
 }
@@ -97,7 +97,7 @@ impl CancelToken {
         }
     }
 
-    /// Whether [`cancel`](Self::cancel) was called.
+    /// Returns whether [`cancel`](Self::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancelled.get()
     }
@@ -235,7 +235,7 @@ pub async fn put_blob(
 
     cancel.check()?;
     match request.status().map_err(network)? {
-        0 => Err(UploadError::Network("no answer from the storage".into())),
+        0 => Err(UploadError::Network("no response from the storage".into())),
         200..=299 => Ok(()),
         status => Err(UploadError::Rejected { status }),
     }

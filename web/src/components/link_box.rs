@@ -26,7 +26,7 @@ enum CopyState {
     Selected,
 }
 
-/// A read-only field with the link, a Copy button and the expiry note.
+/// Renders a read-only field with the link, a Copy button and the expiry note.
 #[function_component(LinkBox)]
 pub fn link_box(props: &LinkBoxProps) -> Html {
     let input = use_node_ref();

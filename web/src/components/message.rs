@@ -8,14 +8,14 @@ use crate::state::{Notice, NoticeKind};
 /// Properties of [`Message`].
 #[derive(Properties, PartialEq)]
 pub struct MessageProps {
-    /// What to say.
+    /// The notice to show.
     pub notice: Notice,
     /// Shows a Retry button that calls this.
     #[prop_or_default]
     pub on_retry: Option<Callback<()>>,
 }
 
-/// A titled message box. Its `data-kind` is [`NoticeKind::data_kind`].
+/// Renders a titled message box whose `data-kind` is [`NoticeKind::data_kind`].
 #[function_component(Message)]
 pub fn message(props: &MessageProps) -> Html {
     let notice = &props.notice;

@@ -8,11 +8,11 @@ use crate::state::{Phase, Progress};
 /// Properties of [`ProgressBar`].
 #[derive(Properties, PartialEq)]
 pub struct ProgressBarProps {
-    /// What to show; `None` before the first report.
+    /// Progress to show, or `None` before the first report.
     pub progress: Option<Progress>,
 }
 
-/// A `<progress>` element and a line such as
+/// Renders a `<progress>` element and a line such as
 /// "Uploading: 42% · 3.1 MB/s · about 12 s left".
 #[function_component(ProgressBar)]
 pub fn progress_bar(props: &ProgressBarProps) -> Html {

@@ -11,11 +11,11 @@ use crate::state::ReceiveStatus;
 /// Properties of [`ReceivePage`].
 #[derive(Properties, PartialEq)]
 pub struct ReceivePageProps {
-    /// The URL fragment without `#`. It holds the link's secret.
+    /// The URL fragment without `#`. It contains the link's secret.
     pub fragment: AttrValue,
 }
 
-/// The page shown when the URL has a fragment.
+/// Renders the receive page, shown when the URL has a fragment.
 #[function_component(ReceivePage)]
 pub fn receive_page(props: &ReceivePageProps) -> Html {
     let receive = use_receive(&props.fragment);

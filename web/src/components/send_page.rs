@@ -8,7 +8,7 @@ use crate::format;
 use crate::hooks::use_send;
 use crate::state::{EXPIRY_CHOICES, NoticeKind, SendStatus};
 
-/// The page shown when the URL has no fragment.
+/// Renders the send page, shown when the URL has no fragment.
 #[function_component(SendPage)]
 pub fn send_page() -> Html {
     let send = use_send();

@@ -29,7 +29,7 @@ type Dispatcher = UseReducerDispatcher<ReceiveState>;
 
 /// Runs the receive flow for the link fragment `fragment` (without `#`).
 ///
-/// Opening the page only asks for the file's details, which burns nothing;
+/// Opening the page only requests the file's details, which burns nothing;
 /// only [`ReceiveHandle::download`] claims the file.
 #[hook]
 pub fn use_receive(fragment: &str) -> ReceiveHandle {
