@@ -132,16 +132,31 @@ impl fmt::Display for ApiError {
             Self::NotFound => f.write_str("not found"),
             Self::AlreadyDownloaded { .. } => f.write_str("the file was already downloaded"),
             Self::Expired { .. } => f.write_str("the file has expired"),
-            Self::TooLarge { max_size: Some(max) } => {
-                write!(f, "the file is larger than the server accepts ({max} bytes)")
+            Self::TooLarge {
+                max_size: Some(max),
+            } => {
+                write!(
+                    f,
+                    "the file is larger than the server accepts ({max} bytes)"
+                )
             }
-            Self::TooLarge { max_size: None } => f.write_str("the file is larger than the server accepts"),
+            Self::TooLarge { max_size: None } => {
+                f.write_str("the file is larger than the server accepts")
+            }
             Self::IncompleteUpload => f.write_str("the server did not receive the whole file"),
-            Self::Server { status, code, message } if message.is_empty() => {
+            Self::Server {
+                status,
+                code,
+                message,
+            } if message.is_empty() => {
                 write!(f, "the server answered {status} {code}")
             }
-            Self::Server { status, message, .. } => write!(f, "the server answered {status}: {message}"),
-            Self::InvalidResponse(reason) => write!(f, "the server sent an invalid answer ({reason})"),
+            Self::Server {
+                status, message, ..
+            } => write!(f, "the server answered {status}: {message}"),
+            Self::InvalidResponse(reason) => {
+                write!(f, "the server sent an invalid answer ({reason})")
+            }
         }
     }
 }
@@ -177,7 +192,9 @@ impl Api {
     /// Creates a client for the API at `base` (scheme, host and optional path,
     /// without the `/api/v1` suffix).
     pub fn new(base: &str) -> Self {
-        Self { base: base.trim_end_matches('/').to_owned() }
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// Loads `./config.json` next to the page and returns a client for its
@@ -188,8 +205,14 @@ impl Api {
             .and_then(|window| window.location().origin().ok())
             .unwrap_or_default();
 
-        let configured = match Request::get("./config.json").cache(RequestCache::NoCache).send().await {
-            Ok(response) if response.ok() => response.json::<Config>().await.ok().and_then(|c| c.api_url),
+        let configured = match Request::get("./config.json")
+            .cache(RequestCache::NoCache)
+            .send()
+            .await
+        {
+            Ok(response) if response.ok() => {
+                response.json::<Config>().await.ok().and_then(|c| c.api_url)
+            }
             _ => None,
         };
 
@@ -226,19 +249,29 @@ impl Api {
     }
 
     /// `POST /api/v1/uploads/{id}/complete`: makes the uploaded file available.
-    pub async fn complete_upload(&self, id: &str, owner_token: &OwnerToken) -> Result<Completed, ApiError> {
-        let request = with_owner(Request::post(&self.url(&format!("uploads/{id}/complete"))), owner_token)
-            .build()
-            .map_err(|error| ApiError::Network(error.to_string()))?;
+    pub async fn complete_upload(
+        &self,
+        id: &str,
+        owner_token: &OwnerToken,
+    ) -> Result<Completed, ApiError> {
+        let request = with_owner(
+            Request::post(&self.url(&format!("uploads/{id}/complete"))),
+            owner_token,
+        )
+        .build()
+        .map_err(|error| ApiError::Network(error.to_string()))?;
         let response = send(request).await?;
         parse_json(response, 200).await
     }
 
     /// `DELETE /api/v1/uploads/{id}`: removes an upload early.
     pub async fn delete_upload(&self, id: &str, owner_token: &OwnerToken) -> Result<(), ApiError> {
-        let request = with_owner(Request::delete(&self.url(&format!("uploads/{id}"))), owner_token)
-            .build()
-            .map_err(|error| ApiError::Network(error.to_string()))?;
+        let request = with_owner(
+            Request::delete(&self.url(&format!("uploads/{id}"))),
+            owner_token,
+        )
+        .build()
+        .map_err(|error| ApiError::Network(error.to_string()))?;
         let response = send(request).await?;
         expect_empty(response).await
     }
@@ -294,7 +327,9 @@ pub async fn get_stream(url: &str) -> Result<Response, ApiError> {
 /// Sets requests to carry no cookies and to bypass the HTTP cache, because the
 /// API authenticates with tokens and every response reflects the current state.
 fn base_builder(builder: RequestBuilder) -> RequestBuilder {
-    builder.credentials(RequestCredentials::Omit).cache(RequestCache::NoStore)
+    builder
+        .credentials(RequestCredentials::Omit)
+        .cache(RequestCache::NoStore)
 }
 
 fn with_owner(builder: RequestBuilder, owner_token: &OwnerToken) -> RequestBuilder {
@@ -309,7 +344,10 @@ fn json_request<T: Serialize>(builder: RequestBuilder, body: &T) -> Result<Reque
 }
 
 async fn send(request: Request) -> Result<Response, ApiError> {
-    request.send().await.map_err(|error| ApiError::Network(error.to_string()))
+    request
+        .send()
+        .await
+        .map_err(|error| ApiError::Network(error.to_string()))
 }
 
 async fn parse_json<T: DeserializeOwned>(response: Response, expected: u16) -> Result<T, ApiError> {
@@ -340,11 +378,21 @@ async fn error_from(response: Response) -> ApiError {
 fn classify_error(status: u16, body: ErrorBody) -> ApiError {
     match (status, body.error.as_str()) {
         (404, _) => ApiError::NotFound,
-        (410, "already_downloaded") => ApiError::AlreadyDownloaded { downloaded_at: body.downloaded_at },
-        (410, _) => ApiError::Expired { expires_at: body.expires_at },
-        (413, _) => ApiError::TooLarge { max_size: body.max_size },
+        (410, "already_downloaded") => ApiError::AlreadyDownloaded {
+            downloaded_at: body.downloaded_at,
+        },
+        (410, _) => ApiError::Expired {
+            expires_at: body.expires_at,
+        },
+        (413, _) => ApiError::TooLarge {
+            max_size: body.max_size,
+        },
         (409, "incomplete_upload") => ApiError::IncompleteUpload,
-        _ => ApiError::Server { status, code: body.error, message: body.message },
+        _ => ApiError::Server {
+            status,
+            code: body.error,
+            message: body.message,
+        },
     }
 }
 
@@ -354,7 +402,10 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn body(error: &str) -> ErrorBody {
-        ErrorBody { error: error.to_owned(), ..ErrorBody::default() }
+        ErrorBody {
+            error: error.to_owned(),
+            ..ErrorBody::default()
+        }
     }
 
     #[wasm_bindgen_test]
@@ -364,17 +415,33 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn classify_gone_by_code() {
-        let downloaded = ErrorBody { downloaded_at: Some(7), ..body("already_downloaded") };
+        let downloaded = ErrorBody {
+            downloaded_at: Some(7),
+            ..body("already_downloaded")
+        };
         assert_eq!(
             classify_error(410, downloaded),
-            ApiError::AlreadyDownloaded { downloaded_at: Some(7) }
+            ApiError::AlreadyDownloaded {
+                downloaded_at: Some(7)
+            }
         );
-        let expired = ErrorBody { expires_at: Some(9), ..body("expired") };
-        assert_eq!(classify_error(410, expired), ApiError::Expired { expires_at: Some(9) });
+        let expired = ErrorBody {
+            expires_at: Some(9),
+            ..body("expired")
+        };
+        assert_eq!(
+            classify_error(410, expired),
+            ApiError::Expired {
+                expires_at: Some(9)
+            }
+        );
     }
 
     #[wasm_bindgen_test]
     fn api_base_drops_trailing_slash() {
-        assert_eq!(Api::new("http://127.0.0.1:8080/").url("uploads"), "http://127.0.0.1:8080/api/v1/uploads");
+        assert_eq!(
+            Api::new("http://127.0.0.1:8080/").url("uploads"),
+            "http://127.0.0.1:8080/api/v1/uploads"
+        );
     }
 }

@@ -30,7 +30,12 @@ impl Default for BlobBuilder {
 impl BlobBuilder {
     /// Creates an empty builder.
     pub fn new() -> Self {
-        Self { batches: Array::new(), pending: Array::new(), pending_bytes: 0, total_bytes: 0 }
+        Self {
+            batches: Array::new(),
+            pending: Array::new(),
+            pending_bytes: 0,
+            total_bytes: 0,
+        }
     }
 
     /// Appends a copy of `bytes`.

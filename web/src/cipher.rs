@@ -61,7 +61,10 @@ pub struct RecordCipher {
 }
 
 enum Inner {
-    Subtle { subtle: SubtleCrypto, key: CryptoKey },
+    Subtle {
+        subtle: SubtleCrypto,
+        key: CryptoKey,
+    },
     // Boxed because the expanded AES key schedule is large.
     Portable(Box<ContentKey>),
 }
@@ -90,7 +93,9 @@ impl RecordCipher {
     /// (an insecure context) or rejects the key.
     pub async fn subtle(key: &ContentKey) -> Result<Self, CipherError> {
         let subtle = subtle_crypto().ok_or_else(|| {
-            CipherError::SubtleUnavailable("crypto.subtle is undefined (the page is not a secure context)".into())
+            CipherError::SubtleUnavailable(
+                "crypto.subtle is undefined (the page is not a secure context)".into(),
+            )
         })?;
 
         let raw = Uint8Array::from(key.expose_bytes().as_slice());
@@ -110,13 +115,19 @@ impl RecordCipher {
         let key = result
             .map_err(|error| CipherError::SubtleUnavailable(describe(&error)))?
             .dyn_into::<CryptoKey>()
-            .map_err(|_| CipherError::SubtleUnavailable("importKey did not return a CryptoKey".into()))?;
-        Ok(Self { inner: Inner::Subtle { subtle, key } })
+            .map_err(|_| {
+                CipherError::SubtleUnavailable("importKey did not return a CryptoKey".into())
+            })?;
+        Ok(Self {
+            inner: Inner::Subtle { subtle, key },
+        })
     }
 
     /// Uses the `aes-gcm` crate, which works in any context.
     pub fn portable(key: ContentKey) -> Self {
-        Self { inner: Inner::Portable(Box::new(key)) }
+        Self {
+            inner: Inner::Portable(Box::new(key)),
+        }
     }
 
     /// The implementation in use.
@@ -136,7 +147,12 @@ impl RecordCipher {
     ///
     /// [`CipherError::Format`] past the last record index the format allows,
     /// [`CipherError::SealFailed`] when WebCrypto rejects the record.
-    pub async fn seal(&self, index: u64, last: bool, plaintext: &[u8]) -> Result<Vec<u8>, CipherError> {
+    pub async fn seal(
+        &self,
+        index: u64,
+        last: bool,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CipherError> {
         self.start_seal(index, last, plaintext).finish().await
     }
 
@@ -149,11 +165,15 @@ impl RecordCipher {
             Err(error) => return PendingSeal::Ready(Err(error.into())),
         };
         match &self.inner {
-            Inner::Portable(key) => PendingSeal::Ready(key.seal_record(index, last, plaintext).map_err(Into::into)),
+            Inner::Portable(key) => {
+                PendingSeal::Ready(key.seal_record(index, last, plaintext).map_err(Into::into))
+            }
             Inner::Subtle { subtle, key } => {
                 match subtle.encrypt_with_object_and_u8_array(&gcm_params(&nonce), key, plaintext) {
                     Ok(promise) => PendingSeal::Subtle(JsFuture::from(promise)),
-                    Err(error) => PendingSeal::Ready(Err(CipherError::SealFailed(describe(&error)))),
+                    Err(error) => {
+                        PendingSeal::Ready(Err(CipherError::SealFailed(describe(&error))))
+                    }
                 }
             }
         }
@@ -166,7 +186,12 @@ impl RecordCipher {
     ///
     /// [`DecryptError`], and nothing more specific, for a record shorter than
     /// a tag, a wrong tag, a wrong index or last flag, or a WebCrypto failure.
-    pub async fn open(&self, index: u64, last: bool, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+    pub async fn open(
+        &self,
+        index: u64,
+        last: bool,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
         match &self.inner {
             Inner::Portable(key) => key.open_record(index, last, sealed).map(Zeroizing::new),
             Inner::Subtle { subtle, key } => {
@@ -207,7 +232,9 @@ impl PendingSeal {
         match self {
             Self::Ready(result) => result,
             Self::Subtle(future) => {
-                let sealed = future.await.map_err(|error| CipherError::SealFailed(describe(&error)))?;
+                let sealed = future
+                    .await
+                    .map_err(|error| CipherError::SealFailed(describe(&error)))?;
                 Ok(Uint8Array::new(&sealed).to_vec())
             }
         }

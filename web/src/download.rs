@@ -81,7 +81,11 @@ pub enum Piece {
 impl RecordSplitter {
     /// Prepares to split a ciphertext of `total` bytes, header included.
     pub fn new(total: u64) -> Self {
-        Self { total, buffer: Vec::new(), state: SplitState::Header }
+        Self {
+            total,
+            buffer: Vec::new(),
+            state: SplitState::Header,
+        }
     }
 
     /// Appends received bytes.
@@ -105,7 +109,10 @@ impl RecordSplitter {
                 let layout = RecordLayout::new(self.total, &header).map_err(|_| DecryptError)?;
                 self.buffer.drain(..HEADER_LEN);
                 self.state = SplitState::Records { layout, next: 0 };
-                Ok(Some(Piece::Header { header, plaintext_len: layout.plaintext_len() }))
+                Ok(Some(Piece::Header {
+                    header,
+                    plaintext_len: layout.plaintext_len(),
+                }))
             }
             SplitState::Records { layout, next, .. } => {
                 let index = *next;
@@ -123,7 +130,11 @@ impl RecordSplitter {
                     }
                     self.state = SplitState::Done;
                 }
-                Ok(Some(Piece::Record { index, last, sealed }))
+                Ok(Some(Piece::Record {
+                    index,
+                    last,
+                    sealed,
+                }))
             }
             SplitState::Done if self.buffer.is_empty() => Ok(None),
             SplitState::Done => Err(DecryptError),
@@ -187,7 +198,9 @@ async fn copy_decrypted(
     saver: &mut Option<Saver>,
     events: &dyn DownloadEvents,
 ) -> Result<(), DownloadError> {
-    let response = api::get_stream(download_url).await.map_err(DownloadError::Api)?;
+    let response = api::get_stream(download_url)
+        .await
+        .map_err(DownloadError::Api)?;
     let reader = response
         .body()
         .ok_or_else(|| DownloadError::Interrupted("the answer has no body".into()))?
@@ -208,13 +221,20 @@ async fn copy_decrypted(
 
         while let Some(piece) = splitter.next_piece()? {
             match piece {
-                Piece::Header { header, plaintext_len } => {
+                Piece::Header {
+                    header,
+                    plaintext_len,
+                } => {
                     cipher = Some(RecordCipher::new(secret.content_key(&header)).await);
                     let opened = Saver::open(name, plaintext_len).await;
                     events.saver_opened(opened.is_in_memory());
                     *saver = Some(opened);
                 }
-                Piece::Record { index, last, sealed } => {
+                Piece::Record {
+                    index,
+                    last,
+                    sealed,
+                } => {
                     let (Some(cipher), Some(saver)) = (cipher.as_ref(), saver.as_mut()) else {
                         return Err(DownloadError::Decrypt);
                     };
@@ -226,11 +246,17 @@ async fn copy_decrypted(
         events.progress(received);
     }
 
-    if splitter.is_done() { Ok(()) } else { Err(DownloadError::Decrypt) }
+    if splitter.is_done() {
+        Ok(())
+    } else {
+        Err(DownloadError::Decrypt)
+    }
 }
 
 /// Reads the next chunk of the body, or `None` at its end.
-async fn read_chunk(reader: &ReadableStreamDefaultReader) -> Result<Option<Vec<u8>>, DownloadError> {
+async fn read_chunk(
+    reader: &ReadableStreamDefaultReader,
+) -> Result<Option<Vec<u8>>, DownloadError> {
     let result = JsFuture::from(reader.read())
         .await
         .map_err(|error| DownloadError::Interrupted(describe(&error)))?;
@@ -242,9 +268,9 @@ async fn read_chunk(reader: &ReadableStreamDefaultReader) -> Result<Option<Vec<u
     }
     let value = Reflect::get(&result, &JsValue::from_str("value"))
         .map_err(|error| DownloadError::Interrupted(describe(&error)))?;
-    let bytes = value
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| DownloadError::Interrupted("the body returned a chunk that is not bytes".into()))?;
+    let bytes = value.dyn_into::<Uint8Array>().map_err(|_| {
+        DownloadError::Interrupted("the body returned a chunk that is not bytes".into())
+    })?;
     Ok(Some(bytes.to_vec()))
 }
 
@@ -255,18 +281,30 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn header_bytes(record_size: u32) -> Vec<u8> {
-        Header::with_salt(record_size, [7; 16]).unwrap().to_bytes().to_vec()
+        Header::with_salt(record_size, [7; 16])
+            .unwrap()
+            .to_bytes()
+            .to_vec()
     }
 
     /// Feeds `data` in chunks of `chunk` bytes and returns (index, last, len)
     /// of every record.
-    fn split(total: u64, data: &[u8], chunk: usize) -> Result<Vec<(u64, bool, usize)>, DecryptError> {
+    fn split(
+        total: u64,
+        data: &[u8],
+        chunk: usize,
+    ) -> Result<Vec<(u64, bool, usize)>, DecryptError> {
         let mut splitter = RecordSplitter::new(total);
         let mut records = Vec::new();
         for part in data.chunks(chunk) {
             splitter.push(part);
             while let Some(piece) = splitter.next_piece()? {
-                if let Piece::Record { index, last, sealed } = piece {
+                if let Piece::Record {
+                    index,
+                    last,
+                    sealed,
+                } = piece
+                {
                     records.push((index, last, sealed.len()));
                 }
             }
@@ -283,7 +321,11 @@ mod tests {
         let total = data.len() as u64;
         let expected = vec![(0, false, 32), (1, false, 32), (2, true, 21)];
         for chunk in [1, 7, 28, 32, 1000] {
-            assert_eq!(split(total, &data, chunk).unwrap(), expected, "chunk size {chunk}");
+            assert_eq!(
+                split(total, &data, chunk).unwrap(),
+                expected,
+                "chunk size {chunk}"
+            );
         }
     }
 
@@ -291,7 +333,10 @@ mod tests {
     fn splitter_empty_plaintext_one_tag() {
         let mut data = header_bytes(16);
         data.extend([0; TAG_LEN]);
-        assert_eq!(split(data.len() as u64, &data, 5).unwrap(), vec![(0, true, TAG_LEN)]);
+        assert_eq!(
+            split(data.len() as u64, &data, 5).unwrap(),
+            vec![(0, true, TAG_LEN)]
+        );
     }
 
     #[wasm_bindgen_test]
@@ -300,7 +345,10 @@ mod tests {
         data.extend([0; TAG_LEN + 1]);
         let mut splitter = RecordSplitter::new((HEADER_LEN + TAG_LEN) as u64);
         splitter.push(&data);
-        assert!(matches!(splitter.next_piece(), Ok(Some(Piece::Header { .. }))));
+        assert!(matches!(
+            splitter.next_piece(),
+            Ok(Some(Piece::Header { .. }))
+        ));
         assert_eq!(splitter.next_piece(), Err(DecryptError));
     }
 

@@ -6,7 +6,11 @@ use wasm_bindgen::JsValue;
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
     if bytes < 1000 {
-        return if bytes == 1 { "1 byte".to_owned() } else { format!("{bytes} bytes") };
+        return if bytes == 1 {
+            "1 byte".to_owned()
+        } else {
+            format!("{bytes} bytes")
+        };
     }
     let mut value = bytes as f64;
     let mut unit = "";
@@ -17,7 +21,11 @@ pub fn size(bytes: u64) -> String {
             break;
         }
     }
-    if value < 9.995 { format!("{value:.2} {unit}") } else { format!("{value:.1} {unit}") }
+    if value < 9.995 {
+        format!("{value:.2} {unit}")
+    } else {
+        format!("{value:.1} {unit}")
+    }
 }
 
 /// Formats a speed in bytes per second: `3.2 MB/s`.
@@ -44,7 +52,9 @@ pub fn local_time(unix_seconds: u64) -> String {
         // Reflect.set on a plain object cannot fail.
         let _ = js_sys::Reflect::set(&options, &JsValue::from_str(key), &JsValue::from_str(value));
     }
-    let locale = web_sys::window().and_then(|window| window.navigator().language()).unwrap_or_else(|| "en".into());
+    let locale = web_sys::window()
+        .and_then(|window| window.navigator().language())
+        .unwrap_or_else(|| "en".into());
     String::from(date.to_locale_string(&locale, &options))
 }
 

@@ -19,7 +19,12 @@ impl Deferred {
     pub fn new() -> (Self, JsFuture) {
         let mut slot = None;
         let promise = Promise::new(&mut |resolve, _reject| slot = Some(resolve));
-        (Self { resolve: Rc::new(RefCell::new(slot)) }, JsFuture::from(promise))
+        (
+            Self {
+                resolve: Rc::new(RefCell::new(slot)),
+            },
+            JsFuture::from(promise),
+        )
     }
 
     /// Resolves the promise with `value`. Later calls do nothing.

@@ -19,7 +19,9 @@ pub struct Recipient {
 
 impl fmt::Debug for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recipient").field("id", &self.id.as_str()).finish_non_exhaustive()
+        f.debug_struct("Recipient")
+            .field("id", &self.id.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,9 +92,14 @@ impl Recipient {
     ///
     /// [`ReceiveError::InvalidLink`] with the parser's named reason.
     pub fn from_fragment(fragment: &str) -> Result<Self, ReceiveError> {
-        let Link { id, secret } = Link::parse(&format!("#{fragment}")).map_err(ReceiveError::InvalidLink)?;
+        let Link { id, secret } =
+            Link::parse(&format!("#{fragment}")).map_err(ReceiveError::InvalidLink)?;
         let claim_token = secret.claim_token().to_base64();
-        Ok(Self { id, secret, claim_token })
+        Ok(Self {
+            id,
+            secret,
+            claim_token,
+        })
     }
 
     /// `POST info` and decryption of the metadata. Burns nothing.
@@ -103,10 +110,16 @@ impl Recipient {
     /// [`ReceiveError::DecryptFailed`] when the metadata does not open.
     pub async fn details(&self, api: &Api) -> Result<FileDetails, ReceiveError> {
         let info = api.file_info(self.id.as_str(), &self.claim_token).await?;
-        let sealed = URL_SAFE_NO_PAD.decode(info.metadata.as_bytes()).map_err(|_| ReceiveError::DecryptFailed)?;
-        let metadata =
-            decrypt_metadata(&self.secret.metadata_key(), &sealed).map_err(|_| ReceiveError::DecryptFailed)?;
-        Ok(FileDetails { name: metadata.safe_file_name(), size: metadata.size, expires_at: info.expires_at })
+        let sealed = URL_SAFE_NO_PAD
+            .decode(info.metadata.as_bytes())
+            .map_err(|_| ReceiveError::DecryptFailed)?;
+        let metadata = decrypt_metadata(&self.secret.metadata_key(), &sealed)
+            .map_err(|_| ReceiveError::DecryptFailed)?;
+        Ok(FileDetails {
+            name: metadata.safe_file_name(),
+            size: metadata.size,
+            expires_at: info.expires_at,
+        })
     }
 
     /// `POST claim`: uses up the link and returns the short-lived download URL.
@@ -135,7 +148,17 @@ impl Recipient {
         name: &str,
         events: &dyn DownloadEvents,
     ) -> Result<bool, ReceiveError> {
-        download_file(&claimed.download_url, claimed.size, &self.secret, name, events).await?;
-        Ok(api.confirm_download(self.id.as_str(), &self.claim_token).await.is_ok())
+        download_file(
+            &claimed.download_url,
+            claimed.size,
+            &self.secret,
+            name,
+            events,
+        )
+        .await?;
+        Ok(api
+            .confirm_download(self.id.as_str(), &self.claim_token)
+            .await
+            .is_ok())
     }
 }

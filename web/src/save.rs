@@ -16,7 +16,10 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{HtmlAnchorElement, HtmlIFrameElement, MessageChannel, MessageEvent, MessagePort, ServiceWorker, Url};
+use web_sys::{
+    HtmlAnchorElement, HtmlIFrameElement, MessageChannel, MessageEvent, MessagePort, ServiceWorker,
+    Url,
+};
 
 use crate::blob_builder::BlobBuilder;
 use crate::cipher::describe;
@@ -135,7 +138,9 @@ pub async fn register_worker() -> Result<(), SaveError> {
     let registration = window.navigator().service_worker().register("./sw.js");
     let registered = with_timeout(&registration, WORKER_READY_TIMEOUT_MS).await?;
     if registered.is_undefined() {
-        return Err(SaveError::Failed("service worker registration timed out".into()));
+        return Err(SaveError::Failed(
+            "service worker registration timed out".into(),
+        ));
     }
     Ok(())
 }
@@ -147,7 +152,13 @@ pub fn content_disposition(name: &str) -> String {
 
     let fallback: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
 
     let mut encoded = String::new();
@@ -169,7 +180,13 @@ pub fn content_disposition(name: &str) -> String {
 pub fn safe_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_control() || c == '/' || c == '\\' { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || c == '/' || c == '\\' {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let trimmed = cleaned.trim();
     if trimmed.is_empty() || trimmed.chars().all(|c| c == '.') {
@@ -235,7 +252,9 @@ impl StreamSaver {
     async fn open(name: &str, size: u64) -> Result<Self, SaveError> {
         let failed = |error: JsValue| SaveError::Failed(describe(&error));
         let window = web_sys::window().ok_or_else(|| SaveError::Failed("no window".into()))?;
-        let document = window.document().ok_or_else(|| SaveError::Failed("no document".into()))?;
+        let document = window
+            .document()
+            .ok_or_else(|| SaveError::Failed("no document".into()))?;
 
         register_worker().await?;
         let worker = active_worker(&window).await?;
@@ -266,9 +285,10 @@ impl StreamSaver {
         };
         port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
 
-        let stream_url = Url::new_with_base(&format!("download-stream/{}", random_token()?), &scope_url)
-            .map_err(failed)?
-            .href();
+        let stream_url =
+            Url::new_with_base(&format!("download-stream/{}", random_token()?), &scope_url)
+                .map_err(failed)?
+                .href();
         let message = Object::new();
         set(&message, "type", &"register".into());
         set(&message, "url", &stream_url.as_str().into());
@@ -277,10 +297,16 @@ impl StreamSaver {
             .post_message_with_transferable(&message, &Array::of1(&channel.port2()))
             .map_err(failed)?;
 
-        let answered = shared.wait_for(WORKER_ANSWER_TIMEOUT_MS, |s| s.registered.get() || s.rejected.get()).await;
+        let answered = shared
+            .wait_for(WORKER_ANSWER_TIMEOUT_MS, |s| {
+                s.registered.get() || s.rejected.get()
+            })
+            .await;
         if !answered || shared.rejected.get() {
             port.close();
-            return Err(SaveError::Failed("the service worker did not accept the download".into()));
+            return Err(SaveError::Failed(
+                "the service worker did not accept the download".into(),
+            ));
         }
 
         let frame = document
@@ -292,7 +318,9 @@ impl StreamSaver {
         frame.set_src(&stream_url);
         frame.set_attribute("aria-hidden", "true").map_err(failed)?;
         frame.set_tab_index(-1);
-        let body = document.body().ok_or_else(|| SaveError::Failed("no document body".into()))?;
+        let body = document
+            .body()
+            .ok_or_else(|| SaveError::Failed("no document body".into()))?;
         body.append_child(&frame).map_err(failed)?;
 
         let saver = Self {
@@ -305,10 +333,15 @@ impl StreamSaver {
         };
 
         // The first "pull" shows that the worker took the iframe's request.
-        let started = saver.shared.wait_for(WORKER_ANSWER_TIMEOUT_MS, |s| s.credits.get() > 0).await;
+        let started = saver
+            .shared
+            .wait_for(WORKER_ANSWER_TIMEOUT_MS, |s| s.credits.get() > 0)
+            .await;
         if !started {
             saver.abort();
-            return Err(SaveError::Failed("the browser did not start the download".into()));
+            return Err(SaveError::Failed(
+                "the browser did not start the download".into(),
+            ));
         }
         Ok(saver)
     }
@@ -377,12 +410,16 @@ impl Drop for StreamSaver {
 /// Returns the active service worker of this page's registration.
 async fn active_worker(window: &web_sys::Window) -> Result<ServiceWorker, SaveError> {
     let container = window.navigator().service_worker();
-    let ready = container.ready().map_err(|error| SaveError::Failed(describe(&error)))?;
+    let ready = container
+        .ready()
+        .map_err(|error| SaveError::Failed(describe(&error)))?;
 
     let registration = with_timeout(&ready, WORKER_READY_TIMEOUT_MS).await?;
 
     if registration.is_undefined() {
-        return Err(SaveError::Failed("the service worker did not become active".into()));
+        return Err(SaveError::Failed(
+            "the service worker did not become active".into(),
+        ));
     }
     Reflect::get(&registration, &JsValue::from_str("active"))
         .ok()
@@ -398,7 +435,8 @@ async fn with_timeout(promise: &js_sys::Promise, timeout_ms: u32) -> Result<JsVa
     let window = web_sys::window().ok_or_else(|| SaveError::Failed("no window".into()))?;
     let timeout = js_sys::Promise::new(&mut |resolve, _reject| {
         // setTimeout fails only without a window, and then `promise` decides alone.
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, timeout_ms as i32);
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, timeout_ms as i32);
     });
     JsFuture::from(js_sys::Promise::race(&Array::of2(promise, &timeout)))
         .await
@@ -413,16 +451,24 @@ pub struct MemorySaver {
 
 impl MemorySaver {
     fn new(name: &str) -> Self {
-        Self { name: safe_file_name(name), data: BlobBuilder::new() }
+        Self {
+            name: safe_file_name(name),
+            data: BlobBuilder::new(),
+        }
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), SaveError> {
-        self.data.push(bytes).map_err(|error| SaveError::Failed(describe(&error)))
+        self.data
+            .push(bytes)
+            .map_err(|error| SaveError::Failed(describe(&error)))
     }
 
     fn finish(self) -> Result<(), SaveError> {
         let failed = |error: JsValue| SaveError::Failed(describe(&error));
-        let blob = self.data.finish("application/octet-stream").map_err(failed)?;
+        let blob = self
+            .data
+            .finish("application/octet-stream")
+            .map_err(failed)?;
         let url = Url::create_object_url_with_blob(&blob).map_err(failed)?;
 
         let document = web_sys::window()
@@ -436,7 +482,9 @@ impl MemorySaver {
         anchor.set_href(&url);
         anchor.set_download(&self.name);
         anchor.set_class_name("download-frame");
-        let body = document.body().ok_or_else(|| SaveError::Failed("no document body".into()))?;
+        let body = document
+            .body()
+            .ok_or_else(|| SaveError::Failed("no document body".into()))?;
         body.append_child(&anchor).map_err(failed)?;
         anchor.click();
         anchor.remove();
@@ -453,7 +501,11 @@ impl MemorySaver {
 fn download_headers(name: &str, size: u64) -> Object {
     let headers = Object::new();
     set(&headers, "Content-Type", &"application/octet-stream".into());
-    set(&headers, "Content-Disposition", &content_disposition(name).into());
+    set(
+        &headers,
+        "Content-Disposition",
+        &content_disposition(name).into(),
+    );
     set(&headers, "Content-Length", &size.to_string().into());
     set(&headers, "X-Content-Type-Options", &"nosniff".into());
     headers

@@ -6,7 +6,8 @@ use std::rc::Rc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use safebox_crypto::{
-    DEFAULT_RECORD_SIZE, FileId, FormatError, Header, Link, LinkSecret, Metadata, ciphertext_size, encrypt_metadata,
+    DEFAULT_RECORD_SIZE, FileId, FormatError, Header, Link, LinkSecret, Metadata, ciphertext_size,
+    encrypt_metadata,
 };
 use web_sys::File;
 
@@ -26,7 +27,10 @@ pub struct SentFile {
 
 impl fmt::Debug for SentFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SentFile").field("link", &"<redacted>").field("expires_at", &self.expires_at).finish()
+        f.debug_struct("SentFile")
+            .field("link", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
     }
 }
 
@@ -92,8 +96,13 @@ pub async fn send_file(
     let size = file.size() as u64;
     let secret = LinkSecret::generate();
     let header = Header::new(DEFAULT_RECORD_SIZE).map_err(SendError::Metadata)?;
-    let metadata = Metadata { name: file.name(), mime: file.type_(), size };
-    let sealed_metadata = encrypt_metadata(&secret.metadata_key(), &metadata).map_err(SendError::Metadata)?;
+    let metadata = Metadata {
+        name: file.name(),
+        mime: file.type_(),
+        size,
+    };
+    let sealed_metadata =
+        encrypt_metadata(&secret.metadata_key(), &metadata).map_err(SendError::Metadata)?;
 
     let cipher = RecordCipher::new(secret.content_key(&header)).await;
     report(Phase::Encrypting, 0, size);
@@ -120,7 +129,14 @@ pub async fn send_file(
         let report = Rc::clone(&report);
         Rc::new(move |done: u64| report(Phase::Uploading, done, total))
     };
-    let uploaded = put_blob(&created.upload_url, &created.upload_headers, &ciphertext, cancel, on_uploaded).await;
+    let uploaded = put_blob(
+        &created.upload_url,
+        &created.upload_headers,
+        &ciphertext,
+        cancel,
+        on_uploaded,
+    )
+    .await;
     if let Err(error) = uploaded {
         abandon(api, id.as_str(), &created.owner_token).await;
         return Err(error.into());
@@ -133,7 +149,10 @@ pub async fn send_file(
     let completed = completed?;
 
     let link = Link::new(id, secret).to_url(page_url);
-    Ok(SentFile { link, expires_at: completed.expires_at })
+    Ok(SentFile {
+        link,
+        expires_at: completed.expires_at,
+    })
 }
 
 /// Deletes an upload that will not be completed, so its reservation and any

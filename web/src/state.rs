@@ -17,7 +17,8 @@ use crate::send::{SendError, SentFile};
 use crate::upload::UploadError;
 
 /// Expiry choices of the send page: seconds and label.
-pub const EXPIRY_CHOICES: [(u64, &str); 3] = [(300, "5 minutes"), (3600, "1 hour"), (86_400, "1 day")];
+pub const EXPIRY_CHOICES: [(u64, &str); 3] =
+    [(300, "5 minutes"), (3600, "1 hour"), (86_400, "1 day")];
 
 /// Expiry selected when the page opens, in seconds.
 pub const DEFAULT_EXPIRY: u64 = 86_400;
@@ -50,7 +51,13 @@ pub struct Progress {
 
 impl Progress {
     fn start(phase: Phase, total: u64, now_ms: f64) -> Self {
-        Self { phase, done: 0, total, started_ms: now_ms, updated_ms: now_ms }
+        Self {
+            phase,
+            done: 0,
+            total,
+            started_ms: now_ms,
+            updated_ms: now_ms,
+        }
     }
 
     /// Applies a report, starting over when the phase changes.
@@ -67,7 +74,11 @@ impl Progress {
 
     /// Fraction done, from 0 to 1. An empty phase counts as done.
     pub fn fraction(&self) -> f64 {
-        if self.total == 0 { 1.0 } else { self.done as f64 / self.total as f64 }
+        if self.total == 0 {
+            1.0
+        } else {
+            self.done as f64 / self.total as f64
+        }
     }
 
     /// Average bytes per second since the phase started, once measurable.
@@ -78,7 +89,8 @@ impl Progress {
 
     /// Estimated seconds left at the average speed.
     pub fn seconds_left(&self) -> Option<f64> {
-        self.bytes_per_second().map(|speed| (self.total - self.done) as f64 / speed)
+        self.bytes_per_second()
+            .map(|speed| (self.total - self.done) as f64 / speed)
     }
 }
 
@@ -141,17 +153,29 @@ pub struct Notice {
 
 impl Notice {
     fn new(kind: NoticeKind, detail: impl ToString) -> Self {
-        Self { kind, at: None, limit: None, detail: detail.to_string() }
+        Self {
+            kind,
+            at: None,
+            limit: None,
+            detail: detail.to_string(),
+        }
     }
 
     fn from_api(error: &ApiError) -> Self {
         match error {
             ApiError::NotFound => Self::new(NoticeKind::NotFound, ""),
-            ApiError::AlreadyDownloaded { downloaded_at } => {
-                Self { at: *downloaded_at, ..Self::new(NoticeKind::AlreadyDownloaded, "") }
-            }
-            ApiError::Expired { expires_at } => Self { at: *expires_at, ..Self::new(NoticeKind::Expired, "") },
-            ApiError::TooLarge { max_size } => Self { limit: *max_size, ..Self::new(NoticeKind::TooLarge, "") },
+            ApiError::AlreadyDownloaded { downloaded_at } => Self {
+                at: *downloaded_at,
+                ..Self::new(NoticeKind::AlreadyDownloaded, "")
+            },
+            ApiError::Expired { expires_at } => Self {
+                at: *expires_at,
+                ..Self::new(NoticeKind::Expired, "")
+            },
+            ApiError::TooLarge { max_size } => Self {
+                limit: *max_size,
+                ..Self::new(NoticeKind::TooLarge, "")
+            },
             ApiError::Network(_) | ApiError::Server { .. } | ApiError::InvalidResponse(_) => {
                 Self::new(NoticeKind::Network, error)
             }
@@ -183,11 +207,15 @@ impl Notice {
             ReceiveError::Download(DownloadError::Save(SaveError::Cancelled)) => {
                 Self::new(NoticeKind::SaveFailed, error)
             }
-            ReceiveError::Download(DownloadError::Save(_)) => Self::new(NoticeKind::SaveFailed, error),
+            ReceiveError::Download(DownloadError::Save(_)) => {
+                Self::new(NoticeKind::SaveFailed, error)
+            }
             ReceiveError::Download(DownloadError::Api(_) | DownloadError::Interrupted(_)) => {
                 Self::new(NoticeKind::Network, error)
             }
-            ReceiveError::Download(DownloadError::Decrypt) => Self::new(NoticeKind::DecryptFailed, ""),
+            ReceiveError::Download(DownloadError::Decrypt) => {
+                Self::new(NoticeKind::DecryptFailed, "")
+            }
         }
     }
 }
@@ -223,7 +251,11 @@ pub struct SendState {
 
 impl Default for SendState {
     fn default() -> Self {
-        Self { file: None, expires_in: DEFAULT_EXPIRY, status: SendStatus::Idle }
+        Self {
+            file: None,
+            expires_in: DEFAULT_EXPIRY,
+            status: SendStatus::Idle,
+        }
     }
 }
 
@@ -268,7 +300,9 @@ impl Reducible for SendState {
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            SendAction::PickFile(_) | SendAction::SetExpiry(_) | SendAction::Start if self.is_working() => {
+            SendAction::PickFile(_) | SendAction::SetExpiry(_) | SendAction::Start
+                if self.is_working() =>
+            {
                 return self;
             }
             SendAction::PickFile(file) => {
@@ -280,20 +314,38 @@ impl Reducible for SendState {
                 if next.file.is_none() {
                     return self;
                 }
-                next.status = SendStatus::Working { progress: None, cancelling: false };
+                next.status = SendStatus::Working {
+                    progress: None,
+                    cancelling: false,
+                };
             }
-            SendAction::Report { phase, done, total, now_ms } => {
-                let SendStatus::Working { progress, cancelling } = &self.status else {
+            SendAction::Report {
+                phase,
+                done,
+                total,
+                now_ms,
+            } => {
+                let SendStatus::Working {
+                    progress,
+                    cancelling,
+                } = &self.status
+                else {
                     return self;
                 };
                 let progress = Progress::advance(progress.as_ref(), phase, done, total, now_ms);
-                next.status = SendStatus::Working { progress: Some(progress), cancelling: *cancelling };
+                next.status = SendStatus::Working {
+                    progress: Some(progress),
+                    cancelling: *cancelling,
+                };
             }
             SendAction::Cancel => {
                 let SendStatus::Working { progress, .. } = &self.status else {
                     return self;
                 };
-                next.status = SendStatus::Working { progress: progress.clone(), cancelling: true };
+                next.status = SendStatus::Working {
+                    progress: progress.clone(),
+                    cancelling: true,
+                };
             }
             SendAction::Finished(Ok(sent)) => next.status = SendStatus::Done(sent),
             SendAction::Finished(Err(notice)) => next.status = SendStatus::Failed(notice),
@@ -352,7 +404,11 @@ pub struct ReceiveState {
 impl ReceiveState {
     /// A page that starts loading; `in_memory` when downloads cannot stream.
     pub fn new(in_memory: bool) -> Self {
-        Self { details: None, in_memory, status: ReceiveStatus::Loading }
+        Self {
+            details: None,
+            in_memory,
+            status: ReceiveStatus::Loading,
+        }
     }
 }
 
@@ -406,15 +462,22 @@ impl Reducible for ReceiveState {
             }
             ReceiveAction::Downloading => next.status = ReceiveStatus::Downloading(None),
             ReceiveAction::SaverOpened { in_memory } => next.in_memory = in_memory,
-            ReceiveAction::Report { done, total, now_ms } => {
+            ReceiveAction::Report {
+                done,
+                total,
+                now_ms,
+            } => {
                 let ReceiveStatus::Downloading(progress) = &self.status else {
                     return self;
                 };
-                let progress = Progress::advance(progress.as_ref(), Phase::Downloading, done, total, now_ms);
+                let progress =
+                    Progress::advance(progress.as_ref(), Phase::Downloading, done, total, now_ms);
                 next.status = ReceiveStatus::Downloading(Some(progress));
             }
             ReceiveAction::Done { confirmed } => next.status = ReceiveStatus::Done { confirmed },
-            ReceiveAction::Failed { notice, retry } => next.status = ReceiveStatus::Failed { notice, retry },
+            ReceiveAction::Failed { notice, retry } => {
+                next.status = ReceiveStatus::Failed { notice, retry }
+            }
         }
         Rc::new(next)
     }
@@ -428,11 +491,22 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn report(phase: Phase, done: u64, total: u64, now_ms: f64) -> SendAction {
-        SendAction::Report { phase, done, total, now_ms }
+        SendAction::Report {
+            phase,
+            done,
+            total,
+            now_ms,
+        }
     }
 
     fn working(progress: Option<Progress>) -> SendState {
-        SendState { status: SendStatus::Working { progress, cancelling: false }, ..SendState::default() }
+        SendState {
+            status: SendStatus::Working {
+                progress,
+                cancelling: false,
+            },
+            ..SendState::default()
+        }
     }
 
     #[wasm_bindgen_test]
@@ -440,7 +514,11 @@ mod tests {
         let state = Rc::new(working(None));
         let state = state.reduce(report(Phase::Encrypting, 10, 100, 1_000.0));
         let state = state.reduce(report(Phase::Encrypting, 60, 100, 3_000.0));
-        let SendStatus::Working { progress: Some(progress), .. } = &state.status else {
+        let SendStatus::Working {
+            progress: Some(progress),
+            ..
+        } = &state.status
+        else {
             panic!("not working: {:?}", state.status);
         };
         assert_eq!(progress.started_ms, 1_000.0);
@@ -448,7 +526,11 @@ mod tests {
         assert_eq!(progress.seconds_left(), Some(40.0 / 30.0));
 
         let state = state.reduce(report(Phase::Uploading, 5, 200, 4_000.0));
-        let SendStatus::Working { progress: Some(progress), .. } = &state.status else {
+        let SendStatus::Working {
+            progress: Some(progress),
+            ..
+        } = &state.status
+        else {
             panic!("not working: {:?}", state.status);
         };
         assert_eq!(progress.phase, Phase::Uploading);
@@ -473,7 +555,13 @@ mod tests {
     fn cancel_keeps_progress() {
         let progress = Progress::start(Phase::Uploading, 10, 0.0);
         let state = Rc::new(working(Some(progress.clone()))).reduce(SendAction::Cancel);
-        assert_eq!(state.status, SendStatus::Working { progress: Some(progress), cancelling: true });
+        assert_eq!(
+            state.status,
+            SendStatus::Working {
+                progress: Some(progress),
+                cancelling: true
+            }
+        );
     }
 
     #[wasm_bindgen_test]
@@ -485,16 +573,30 @@ mod tests {
     fn api_errors_map_to_kinds() {
         let cases = [
             (ApiError::NotFound, "not-found"),
-            (ApiError::AlreadyDownloaded { downloaded_at: Some(5) }, "already-downloaded"),
+            (
+                ApiError::AlreadyDownloaded {
+                    downloaded_at: Some(5),
+                },
+                "already-downloaded",
+            ),
             (ApiError::Expired { expires_at: None }, "expired"),
             (ApiError::Network("offline".into()), "network"),
-            (ApiError::Server { status: 500, code: "internal".into(), message: String::new() }, "network"),
+            (
+                ApiError::Server {
+                    status: 500,
+                    code: "internal".into(),
+                    message: String::new(),
+                },
+                "network",
+            ),
         ];
         for (error, kind) in cases {
             let notice = Notice::from_receive(&ReceiveError::Api(error.clone()));
             assert_eq!(notice.kind.data_kind(), kind, "{error:?}");
         }
-        let downloaded = Notice::from_receive(&ReceiveError::Api(ApiError::AlreadyDownloaded { downloaded_at: Some(5) }));
+        let downloaded = Notice::from_receive(&ReceiveError::Api(ApiError::AlreadyDownloaded {
+            downloaded_at: Some(5),
+        }));
         assert_eq!(downloaded.at, Some(5));
     }
 

@@ -55,11 +55,18 @@ impl fmt::Display for UploadError {
         match self {
             Self::Cancelled => f.write_str("the upload was cancelled"),
             Self::ReadFailed(reason) => write!(f, "the file could not be read ({reason})"),
-            Self::FileChanged => f.write_str("the file changed while it was being read; pick it again"),
+            Self::FileChanged => {
+                f.write_str("the file changed while it was being read; pick it again")
+            }
             Self::Cipher(error) => error.fmt(f),
-            Self::Storage(reason) => write!(f, "the browser could not keep the encrypted file ({reason})"),
+            Self::Storage(reason) => write!(
+                f,
+                "the browser could not keep the encrypted file ({reason})"
+            ),
             Self::Network(reason) => write!(f, "the upload failed ({reason})"),
-            Self::Rejected { status } => write!(f, "the storage rejected the upload with status {status}"),
+            Self::Rejected { status } => {
+                write!(f, "the storage rejected the upload with status {status}")
+            }
         }
     }
 }
@@ -103,7 +110,11 @@ impl CancelToken {
     }
 
     fn check(&self) -> Result<(), UploadError> {
-        if self.is_cancelled() { Err(UploadError::Cancelled) } else { Ok(()) }
+        if self.is_cancelled() {
+            Err(UploadError::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -128,7 +139,9 @@ pub async fn encrypt_file(
     let record_count = size.div_ceil(record_size).max(1);
 
     let mut output = BlobBuilder::new();
-    output.push(&header.to_bytes()).map_err(|error| UploadError::Storage(describe(&error)))?;
+    output
+        .push(&header.to_bytes())
+        .map_err(|error| UploadError::Storage(describe(&error)))?;
 
     let mut index = 0;
     while index < record_count {
@@ -145,14 +158,20 @@ pub async fn encrypt_file(
         }
 
         let pending: Vec<_> = (index..batch_end)
-            .zip(plaintext.chunks(record_size as usize).chain(std::iter::once(&[][..])))
+            .zip(
+                plaintext
+                    .chunks(record_size as usize)
+                    .chain(std::iter::once(&[][..])),
+            )
             .map(|(record, bytes)| cipher.start_seal(record, record + 1 == record_count, bytes))
             .collect();
         drop(plaintext);
 
         for (record, seal) in (index..batch_end).zip(pending) {
             let sealed = seal.finish().await?;
-            output.push(&sealed).map_err(|error| UploadError::Storage(describe(&error)))?;
+            output
+                .push(&sealed)
+                .map_err(|error| UploadError::Storage(describe(&error)))?;
             on_progress(((record + 1) * record_size).min(size));
         }
         index = batch_end;
@@ -182,8 +201,16 @@ async fn read_range(file: &Blob, start: u64, end: u64) -> Result<Zeroizing<Vec<u
 /// Headers that `XMLHttpRequest.setRequestHeader` ignores because the
 /// browser sets them itself (Fetch standard, "forbidden request-header").
 fn is_forbidden_header(name: &str) -> bool {
-    const FORBIDDEN: [&str; 8] =
-        ["content-length", "host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"];
+    const FORBIDDEN: [&str; 8] = [
+        "content-length",
+        "host",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+    ];
     FORBIDDEN.contains(&name.to_ascii_lowercase().as_str())
 }
 
@@ -216,11 +243,16 @@ pub async fn put_blob(
     let progress = Closure::<dyn Fn(ProgressEvent)>::new(move |event: ProgressEvent| {
         on_progress(event.loaded() as u64);
     });
-    request.upload().map_err(network)?.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    request
+        .upload()
+        .map_err(network)?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
 
     // `loadend` fires exactly once, after load, error, abort or timeout.
     let (finished, settled) = Deferred::new();
-    let on_end = Closure::<dyn Fn(Event)>::new(move |_event: Event| finished.resolve(&wasm_bindgen::JsValue::TRUE));
+    let on_end = Closure::<dyn Fn(Event)>::new(move |_event: Event| {
+        finished.resolve(&wasm_bindgen::JsValue::TRUE)
+    });
     request.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
 
     *cancel.inner.request.borrow_mut() = Some(request.clone());

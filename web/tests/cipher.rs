@@ -32,7 +32,9 @@ fn plaintext(len: usize) -> Vec<u8> {
 }
 
 async fn ciphers(header: &Header) -> [RecordCipher; 2] {
-    let subtle = RecordCipher::subtle(&secret().content_key(header)).await.unwrap();
+    let subtle = RecordCipher::subtle(&secret().content_key(header))
+        .await
+        .unwrap();
     let portable = RecordCipher::portable(secret().content_key(header));
     assert_eq!(subtle.backend(), Backend::Subtle);
     assert_eq!(portable.backend(), Backend::Portable);
@@ -61,13 +63,25 @@ async fn seal_same_bytes_both_backends() {
     let [subtle, portable] = ciphers(&header).await;
     let key = secret().content_key(&header);
 
-    for (index, last, len) in [(0, true, 0), (0, false, 64), (1, true, 1), (7, false, 64), (u64::from(u32::MAX) + 3, true, 33)] {
+    for (index, last, len) in [
+        (0, true, 0),
+        (0, false, 64),
+        (1, true, 1),
+        (7, false, 64),
+        (u64::from(u32::MAX) + 3, true, 33),
+    ] {
         let data = plaintext(len);
         let expected = key.seal_record(index, last, &data).unwrap();
         let from_subtle = subtle.seal(index, last, &data).await.unwrap();
         let from_portable = portable.seal(index, last, &data).await.unwrap();
-        assert_eq!(from_subtle, expected, "subtle, record {index} last={last} len={len}");
-        assert_eq!(from_portable, expected, "portable, record {index} last={last} len={len}");
+        assert_eq!(
+            from_subtle, expected,
+            "subtle, record {index} last={last} len={len}"
+        );
+        assert_eq!(
+            from_portable, expected,
+            "portable, record {index} last={last} len={len}"
+        );
         assert_eq!(expected.len(), len + TAG_LEN);
     }
 }
@@ -77,7 +91,10 @@ async fn open_round_trip_both_backends() {
     let header = header(64);
     let ciphers = ciphers(&header).await;
     let data = plaintext(50);
-    let sealed = secret().content_key(&header).seal_record(3, true, &data).unwrap();
+    let sealed = secret()
+        .content_key(&header)
+        .seal_record(3, true, &data)
+        .unwrap();
 
     for cipher in &ciphers {
         let opened = cipher.open(3, true, &sealed).await.unwrap();
@@ -90,7 +107,10 @@ async fn open_rejects_tampering_opaquely() {
     let header = header(64);
     let ciphers = ciphers(&header).await;
     let data = plaintext(40);
-    let sealed = secret().content_key(&header).seal_record(2, false, &data).unwrap();
+    let sealed = secret()
+        .content_key(&header)
+        .seal_record(2, false, &data)
+        .unwrap();
 
     let mut flipped_body = sealed.clone();
     flipped_body[0] ^= 1;
@@ -112,7 +132,12 @@ async fn open_rejects_tampering_opaquely() {
     for cipher in &ciphers {
         for (case, index, last, input) in cases {
             let result = cipher.open(index, last, input).await;
-            assert_eq!(result.map(|_| ()), Err(DecryptError), "{case}, {:?}", cipher.backend());
+            assert_eq!(
+                result.map(|_| ()),
+                Err(DecryptError),
+                "{case}, {:?}",
+                cipher.backend()
+            );
         }
     }
 }
@@ -121,10 +146,18 @@ async fn open_rejects_tampering_opaquely() {
 async fn open_rejects_other_key() {
     let header = header(64);
     let other = LinkSecret::from_bytes([0xEE; 16]);
-    let sealed = other.content_key(&header).seal_record(0, true, &plaintext(10)).unwrap();
+    let sealed = other
+        .content_key(&header)
+        .seal_record(0, true, &plaintext(10))
+        .unwrap();
 
     for cipher in &ciphers(&header).await {
-        assert_eq!(cipher.open(0, true, &sealed).await.map(|_| ()), Err(DecryptError), "{:?}", cipher.backend());
+        assert_eq!(
+            cipher.open(0, true, &sealed).await.map(|_| ()),
+            Err(DecryptError),
+            "{:?}",
+            cipher.backend()
+        );
     }
 }
 
@@ -138,8 +171,21 @@ async fn encrypt_file_matches_encrypt_all() {
         let expected = encrypt_all(&secret(), header, &data);
 
         for cipher in &ciphers(&header).await {
-            let blob = encrypt_file(&blob_of(&data), &header, cipher, &CancelToken::new(), &|_| {}).await.unwrap();
-            assert_eq!(blob_bytes(&blob).await, expected, "len {len}, {:?}", cipher.backend());
+            let blob = encrypt_file(
+                &blob_of(&data),
+                &header,
+                cipher,
+                &CancelToken::new(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                blob_bytes(&blob).await,
+                expected,
+                "len {len}, {:?}",
+                cipher.backend()
+            );
         }
     }
 }
@@ -152,13 +198,24 @@ async fn encrypt_file_default_record_size() {
 
     for cipher in &ciphers(&header).await {
         let progress = std::cell::RefCell::new(Vec::new());
-        let blob = encrypt_file(&blob_of(&data), &header, cipher, &CancelToken::new(), &|done| {
-            progress.borrow_mut().push(done);
-        })
+        let blob = encrypt_file(
+            &blob_of(&data),
+            &header,
+            cipher,
+            &CancelToken::new(),
+            &|done| {
+                progress.borrow_mut().push(done);
+            },
+        )
         .await
         .unwrap();
         assert_eq!(blob_bytes(&blob).await, expected, "{:?}", cipher.backend());
-        assert_eq!(*progress.borrow(), vec![65_536, 131_072, 196_608, 200_000], "{:?}", cipher.backend());
+        assert_eq!(
+            *progress.borrow(),
+            vec![65_536, 131_072, 196_608, 200_000],
+            "{:?}",
+            cipher.backend()
+        );
     }
 }
 
@@ -169,6 +226,13 @@ async fn encrypt_file_stops_when_cancelled() {
     let cancel = CancelToken::new();
     cancel.cancel();
 
-    let result = encrypt_file(&blob_of(&plaintext(100)), &header, &subtle, &cancel, &|_| {}).await;
+    let result = encrypt_file(
+        &blob_of(&plaintext(100)),
+        &header,
+        &subtle,
+        &cancel,
+        &|_| {},
+    )
+    .await;
     assert_eq!(result.map(|_| ()), Err(UploadError::Cancelled));
 }

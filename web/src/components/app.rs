@@ -13,7 +13,9 @@ pub fn app() -> Html {
 
     let page = match fragment {
         // Keyed by the fragment so a different link starts from a clean state.
-        Some(fragment) => html! { <ReceivePage key={fragment.as_str()} fragment={fragment.clone()} /> },
+        Some(fragment) => {
+            html! { <ReceivePage key={fragment.as_str()} fragment={fragment.clone()} /> }
+        }
         None => html! { <SendPage /> },
     };
 

@@ -67,7 +67,9 @@ pub fn link_box(props: &LinkBoxProps) -> Html {
     let copy_hint = match *copy_state {
         CopyState::Idle => "",
         CopyState::Copied => "The link is on your clipboard.",
-        CopyState::Selected => "Copying was blocked; the link is selected, press Ctrl+C (⌘C on a Mac).",
+        CopyState::Selected => {
+            "Copying was blocked; the link is selected, press Ctrl+C (⌘C on a Mac)."
+        }
     };
 
     html! {
@@ -110,6 +112,10 @@ async fn write_clipboard(text: &str) -> bool {
         return false;
     };
     let navigator = window.navigator();
-    let available = Reflect::get(&navigator, &JsValue::from_str("clipboard")).is_ok_and(|value| !value.is_undefined());
-    available && JsFuture::from(navigator.clipboard().write_text(text)).await.is_ok()
+    let available = Reflect::get(&navigator, &JsValue::from_str("clipboard"))
+        .is_ok_and(|value| !value.is_undefined());
+    available
+        && JsFuture::from(navigator.clipboard().write_text(text))
+            .await
+            .is_ok()
 }

@@ -27,8 +27,13 @@ pub fn message(props: &MessageProps) -> Html {
         html! { <button type="button" class="button" data-testid="retry-button" {onclick}>{ "Retry" }</button> }
     });
 
-    let detail = (!notice.detail.is_empty()).then(|| html! { <p class="message-detail">{ &notice.detail }</p> });
-    let severity = if notice.kind == NoticeKind::Cancelled { "message info" } else { "message error" };
+    let detail = (!notice.detail.is_empty())
+        .then(|| html! { <p class="message-detail">{ &notice.detail }</p> });
+    let severity = if notice.kind == NoticeKind::Cancelled {
+        "message info"
+    } else {
+        "message error"
+    };
 
     html! {
         <section class={severity} data-testid="message" data-kind={notice.kind.data_kind()} role="alert">
@@ -42,7 +47,12 @@ pub fn message(props: &MessageProps) -> Html {
 
 /// Title and explanation of a notice: what happened, then what to do.
 fn describe(notice: &Notice) -> (&'static str, String) {
-    let when = |prefix: &str| notice.at.map(|at| format!(" {prefix} {}", format::local_time(at))).unwrap_or_default();
+    let when = |prefix: &str| {
+        notice
+            .at
+            .map(|at| format!(" {prefix} {}", format::local_time(at)))
+            .unwrap_or_default()
+    };
     match notice.kind {
         NoticeKind::AlreadyDownloaded => (
             "This file was already downloaded",

@@ -36,7 +36,10 @@ pub fn progress_bar(props: &ProgressBarProps) -> Html {
     if let Some(speed) = progress.bytes_per_second() {
         text.push_str(&format!(" · {}", format::speed(speed)));
     }
-    if let Some(seconds) = progress.seconds_left().filter(|_| progress.done < progress.total) {
+    if let Some(seconds) = progress
+        .seconds_left()
+        .filter(|_| progress.done < progress.total)
+    {
         text.push_str(&format!(" · about {} left", format::duration(seconds)));
     }
 

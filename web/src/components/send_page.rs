@@ -63,7 +63,10 @@ pub fn send_page() -> Html {
             if working {
                 return;
             }
-            let file = event.data_transfer().and_then(|transfer| transfer.files()).and_then(|files| files.get(0));
+            let file = event
+                .data_transfer()
+                .and_then(|transfer| transfer.files())
+                .and_then(|files| files.get(0));
             if let Some(file) = file {
                 pick.emit(file);
             }
@@ -106,7 +109,10 @@ pub fn send_page() -> Html {
     });
 
     let activity = match &state.status {
-        SendStatus::Working { progress, cancelling } => html! {
+        SendStatus::Working {
+            progress,
+            cancelling,
+        } => html! {
             <div class="activity">
                 <ProgressBar progress={progress.clone()} />
                 <button

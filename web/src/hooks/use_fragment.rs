@@ -15,16 +15,23 @@ pub fn use_fragment() -> Option<String> {
     {
         let fragment = fragment.clone();
         use_effect_with((), move |_| {
-            let listener = Closure::<dyn Fn(Event)>::new(move |_event: Event| fragment.set(current_fragment()));
+            let listener = Closure::<dyn Fn(Event)>::new(move |_event: Event| {
+                fragment.set(current_fragment())
+            });
             let window = web_sys::window();
             if let Some(window) = &window {
                 // Adding a listener to a window cannot fail.
-                let _ = window.add_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
+                let _ = window.add_event_listener_with_callback(
+                    "hashchange",
+                    listener.as_ref().unchecked_ref(),
+                );
             }
             move || {
                 if let Some(window) = &window {
-                    let _ = window
-                        .remove_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
+                    let _ = window.remove_event_listener_with_callback(
+                        "hashchange",
+                        listener.as_ref().unchecked_ref(),
+                    );
                 }
                 drop(listener);
             }

@@ -34,7 +34,9 @@ type Dispatcher = UseReducerDispatcher<ReceiveState>;
 #[hook]
 pub fn use_receive(fragment: &str) -> ReceiveHandle {
     let state = use_reducer(|| ReceiveState::new(!streaming_supported()));
-    let recipient = use_memo(fragment.to_owned(), |fragment| Recipient::from_fragment(fragment).map(Rc::new));
+    let recipient = use_memo(fragment.to_owned(), |fragment| {
+        Recipient::from_fragment(fragment).map(Rc::new)
+    });
 
     {
         let dispatcher = state.dispatcher();
@@ -50,7 +52,10 @@ pub fn use_receive(fragment: &str) -> ReceiveHandle {
                             let _ = register_worker().await;
                         });
                     }
-                    wasm_bindgen_futures::spawn_local(load_details(dispatcher, Rc::clone(recipient)));
+                    wasm_bindgen_futures::spawn_local(load_details(
+                        dispatcher,
+                        Rc::clone(recipient),
+                    ));
                 }
             }
         });
@@ -67,8 +72,16 @@ pub fn use_receive(fragment: &str) -> ReceiveHandle {
             }
             if let (ReceiveStatus::Ready, Ok(recipient)) = (&state.status, &*recipient) {
                 *claim_started.borrow_mut() = true;
-                let name = state.details.as_ref().map(|details| details.name.clone()).unwrap_or_default();
-                wasm_bindgen_futures::spawn_local(claim_and_download(state.dispatcher(), Rc::clone(recipient), name));
+                let name = state
+                    .details
+                    .as_ref()
+                    .map(|details| details.name.clone())
+                    .unwrap_or_default();
+                wasm_bindgen_futures::spawn_local(claim_and_download(
+                    state.dispatcher(),
+                    Rc::clone(recipient),
+                    name,
+                ));
             }
         })
     };
@@ -76,28 +89,46 @@ pub fn use_receive(fragment: &str) -> ReceiveHandle {
     let retry = {
         let state = state.clone();
         Callback::from(move |()| {
-            let (ReceiveStatus::Failed { retry: Some(step), .. }, Ok(recipient)) = (&state.status, &*recipient) else {
+            let (
+                ReceiveStatus::Failed {
+                    retry: Some(step), ..
+                },
+                Ok(recipient),
+            ) = (&state.status, &*recipient)
+            else {
                 return;
             };
             let dispatcher = state.dispatcher();
             let recipient = Rc::clone(recipient);
-            let name = state.details.as_ref().map(|details| details.name.clone()).unwrap_or_default();
+            let name = state
+                .details
+                .as_ref()
+                .map(|details| details.name.clone())
+                .unwrap_or_default();
             match step.clone() {
                 RetryStep::Details => {
                     dispatcher.dispatch(ReceiveAction::Reload);
                     wasm_bindgen_futures::spawn_local(load_details(dispatcher, recipient));
                 }
                 RetryStep::Claim => {
-                    wasm_bindgen_futures::spawn_local(claim_and_download(dispatcher, recipient, name));
+                    wasm_bindgen_futures::spawn_local(claim_and_download(
+                        dispatcher, recipient, name,
+                    ));
                 }
                 RetryStep::Download(claimed) => {
-                    wasm_bindgen_futures::spawn_local(run_download(dispatcher, recipient, claimed, name));
+                    wasm_bindgen_futures::spawn_local(run_download(
+                        dispatcher, recipient, claimed, name,
+                    ));
                 }
             }
         })
     };
 
-    ReceiveHandle { state, download, retry }
+    ReceiveHandle {
+        state,
+        download,
+        retry,
+    }
 }
 
 async fn load_details(dispatcher: Dispatcher, recipient: Rc<Recipient>) {
@@ -117,10 +148,19 @@ async fn claim_and_download(dispatcher: Dispatcher, recipient: Rc<Recipient>, na
     }
 }
 
-async fn run_download(dispatcher: Dispatcher, recipient: Rc<Recipient>, claimed: Claimed, name: String) {
+async fn run_download(
+    dispatcher: Dispatcher,
+    recipient: Rc<Recipient>,
+    claimed: Claimed,
+    name: String,
+) {
     dispatcher.dispatch(ReceiveAction::Downloading);
     let api = Api::shared().await;
-    let events = PageEvents { dispatcher: dispatcher.clone(), total: claimed.size, last_ms: Cell::new(f64::NEG_INFINITY) };
+    let events = PageEvents {
+        dispatcher: dispatcher.clone(),
+        total: claimed.size,
+        last_ms: Cell::new(f64::NEG_INFINITY),
+    };
     match recipient.download(&api, &claimed, &name, &events).await {
         Ok(confirmed) => dispatcher.dispatch(ReceiveAction::Done { confirmed }),
         Err(error) => fail_with_retry(&dispatcher, &error, RetryStep::Download(claimed)),
@@ -128,7 +168,10 @@ async fn run_download(dispatcher: Dispatcher, recipient: Rc<Recipient>, claimed:
 }
 
 fn fail(dispatcher: &Dispatcher, error: &ReceiveError) {
-    dispatcher.dispatch(ReceiveAction::Failed { notice: Notice::from_receive(error), retry: None });
+    dispatcher.dispatch(ReceiveAction::Failed {
+        notice: Notice::from_receive(error),
+        retry: None,
+    });
 }
 
 /// Reports `error`, offering `step` again when the failure may be passing
@@ -149,14 +192,19 @@ struct PageEvents {
 
 impl DownloadEvents for PageEvents {
     fn saver_opened(&self, in_memory: bool) {
-        self.dispatcher.dispatch(ReceiveAction::SaverOpened { in_memory });
+        self.dispatcher
+            .dispatch(ReceiveAction::SaverOpened { in_memory });
     }
 
     fn progress(&self, received: u64) {
         let now = now_ms();
         if received >= self.total || now - self.last_ms.get() >= REPORT_INTERVAL_MS {
             self.last_ms.set(now);
-            self.dispatcher.dispatch(ReceiveAction::Report { done: received, total: self.total, now_ms: now });
+            self.dispatcher.dispatch(ReceiveAction::Report {
+                done: received,
+                total: self.total,
+                now_ms: now,
+            });
         }
     }
 }

@@ -64,7 +64,9 @@ pub fn use_send() -> SendHandle {
                 let report = throttled_report(dispatcher.clone());
                 let api = Api::shared().await;
                 let result = send_file(&api, &file, expires_in, &page_url(), &token, report).await;
-                dispatcher.dispatch(SendAction::Finished(result.map_err(|error| Notice::from_send(&error))));
+                dispatcher.dispatch(SendAction::Finished(
+                    result.map_err(|error| Notice::from_send(&error)),
+                ));
             });
         })
     };
@@ -82,7 +84,14 @@ pub fn use_send() -> SendHandle {
         Callback::from(move |()| state.dispatch(SendAction::Reset))
     };
 
-    SendHandle { state, pick, set_expiry, start, cancel, reset }
+    SendHandle {
+        state,
+        pick,
+        set_expiry,
+        start,
+        cancel,
+        reset,
+    }
 }
 
 /// A progress callback that renders at most every [`REPORT_INTERVAL_MS`],
@@ -96,7 +105,12 @@ fn throttled_report(dispatcher: UseReducerDispatcher<SendState>) -> Rc<dyn Fn(Ph
         if boundary || now - last_ms.get() >= REPORT_INTERVAL_MS {
             last_ms.set(now);
             last_phase.set(Some(phase));
-            dispatcher.dispatch(SendAction::Report { phase, done, total, now_ms: now });
+            dispatcher.dispatch(SendAction::Report {
+                phase,
+                done,
+                total,
+                now_ms: now,
+            });
         }
     })
 }
