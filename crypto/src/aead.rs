@@ -17,7 +17,12 @@ pub(crate) fn nonce(index: u64, last: bool) -> [u8; 12] {
 
 /// Appends `AES-256-GCM(plaintext) || tag` to `out`, without an extra copy.
 /// `None` (with `out` restored) only beyond the AES-GCM length limit.
-pub(crate) fn seal_into(cipher: &Aes256Gcm, nonce: &[u8; 12], plaintext: &[u8], out: &mut Vec<u8>) -> Option<()> {
+pub(crate) fn seal_into(
+    cipher: &Aes256Gcm,
+    nonce: &[u8; 12],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Option<()> {
     let start = out.len();
     out.extend_from_slice(plaintext);
     match cipher.encrypt_in_place_detached(Nonce::from_slice(nonce), b"", &mut out[start..]) {
@@ -34,7 +39,11 @@ pub(crate) fn seal_into(cipher: &Aes256Gcm, nonce: &[u8; 12], plaintext: &[u8], 
 }
 
 /// Opens `ciphertext || tag` sealed by [`seal_into`].
-pub(crate) fn open(cipher: &Aes256Gcm, nonce: &[u8; 12], sealed: &[u8]) -> Result<Vec<u8>, DecryptError> {
+pub(crate) fn open(
+    cipher: &Aes256Gcm,
+    nonce: &[u8; 12],
+    sealed: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
     let Some(body_len) = sealed.len().checked_sub(TAG_LEN) else {
         return Err(DecryptError);
     };
@@ -44,8 +53,12 @@ pub(crate) fn open(cipher: &Aes256Gcm, nonce: &[u8; 12], sealed: &[u8]) -> Resul
     // buffer still holds ciphertext only.
     let mut buffer = body.to_vec();
     cipher
-        .decrypt_in_place_detached(Nonce::from_slice(nonce), b"", &mut buffer, Tag::from_slice(tag))
+        .decrypt_in_place_detached(
+            Nonce::from_slice(nonce),
+            b"",
+            &mut buffer,
+            Tag::from_slice(tag),
+        )
         .map_err(|_| DecryptError)?;
     Ok(buffer)
 }
-

@@ -63,7 +63,10 @@ pub enum FormatError {
     TooManyRecords,
 
     /// The plaintext is too long for one AES-GCM message.
-    #[error("record too long for AES-GCM; use a record of at most {} bytes", crate::MAX_RECORD_SIZE)]
+    #[error(
+        "record too long for AES-GCM; use a record of at most {} bytes",
+        crate::MAX_RECORD_SIZE
+    )]
     RecordTooLong,
 
     /// Bytes that are not a version 1 header: wrong length, wrong magic or
@@ -137,9 +140,7 @@ pub struct IdError;
 
 /// A base64url value (claim token, claim hash) that cannot be decoded.
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
-#[error(
-    "invalid {what}: expected {len} bytes as canonical base64url without padding"
-)]
+#[error("invalid {what}: expected {len} bytes as canonical base64url without padding")]
 pub struct EncodingError {
     /// What was being decoded, for example "claim token".
     pub what: &'static str,

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::aead::{open, seal_into};
 use crate::error::{DecryptError, EncodingError, FormatError};
 use crate::header::Header;
-use crate::aead::{open, seal_into};
 use crate::{TAG_LEN, b64};
 
 const CLAIM_TOKEN_INFO: &[u8] = b"safebox v1 claim token";
@@ -170,10 +170,16 @@ impl ContentKey {
     ///
     /// [`FormatError::RecordTooLong`] for a plaintext beyond what one
     /// AES-GCM message can hold (about 64 GiB).
-    pub fn seal_record(&self, index: u64, last: bool, plaintext: &[u8]) -> Result<Vec<u8>, FormatError> {
+    pub fn seal_record(
+        &self,
+        index: u64,
+        last: bool,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, FormatError> {
         let nonce = crate::record_nonce(index, last)?;
         let mut sealed = Vec::with_capacity(plaintext.len() + TAG_LEN);
-        seal_into(&self.cipher, &nonce, plaintext, &mut sealed).ok_or(FormatError::RecordTooLong)?;
+        seal_into(&self.cipher, &nonce, plaintext, &mut sealed)
+            .ok_or(FormatError::RecordTooLong)?;
         Ok(sealed)
     }
 
@@ -184,7 +190,12 @@ impl ContentKey {
     ///
     /// [`DecryptError`] if the record is shorter than a tag or fails to
     /// authenticate under this key, index and last flag.
-    pub fn open_record(&self, index: u64, last: bool, ciphertext: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    pub fn open_record(
+        &self,
+        index: u64,
+        last: bool,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, DecryptError> {
         let nonce = crate::record_nonce(index, last).map_err(|_| DecryptError)?;
         open(&self.cipher, &nonce, ciphertext)
     }
@@ -219,10 +230,12 @@ impl ClaimToken {
     /// [`EncodingError`] unless `text` is exactly 43 characters of canonical
     /// unpadded base64url.
     pub fn from_base64(text: &str) -> Result<ClaimToken, EncodingError> {
-        b64::decode_array::<KEY_LEN>(text).map(ClaimToken).ok_or(EncodingError {
-            what: "claim token",
-            len: KEY_LEN,
-        })
+        b64::decode_array::<KEY_LEN>(text)
+            .map(ClaimToken)
+            .ok_or(EncodingError {
+                what: "claim token",
+                len: KEY_LEN,
+            })
     }
 
     /// `SHA-256(token)`, the only form the server stores.
@@ -268,10 +281,12 @@ impl ClaimHash {
     /// [`EncodingError`] unless `text` is exactly 43 characters of canonical
     /// unpadded base64url.
     pub fn from_base64(text: &str) -> Result<ClaimHash, EncodingError> {
-        b64::decode_array::<32>(text).map(ClaimHash).ok_or(EncodingError {
-            what: "claim hash",
-            len: 32,
-        })
+        b64::decode_array::<32>(text)
+            .map(ClaimHash)
+            .ok_or(EncodingError {
+                what: "claim hash",
+                len: 32,
+            })
     }
 
     /// Whether `token` hashes to this value, compared in constant time.

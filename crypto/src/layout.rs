@@ -67,7 +67,10 @@ impl RecordLayout {
     }
 
     /// `record_size` must be at least 1 (a `Header` guarantees more).
-    fn from_record_size(ciphertext_len: u64, record_size: u32) -> Result<RecordLayout, FormatError> {
+    fn from_record_size(
+        ciphertext_len: u64,
+        record_size: u32,
+    ) -> Result<RecordLayout, FormatError> {
         let invalid = FormatError::InvalidCiphertextLength(ciphertext_len);
         let body = ciphertext_len.checked_sub(HEADER).ok_or(invalid.clone())?;
         let full = u64::from(record_size) + TAG;

@@ -42,12 +42,19 @@ mod metadata;
 mod stream;
 
 pub use error::{DecryptError, EncodingError, FormatError, IdError, LinkError};
-pub use header::{DEFAULT_RECORD_SIZE, HEADER_LEN, Header, MAX_RECORD_SIZE, MIN_RECORD_SIZE, SALT_LEN, TAG_LEN};
+pub use header::{
+    DEFAULT_RECORD_SIZE, HEADER_LEN, Header, MAX_RECORD_SIZE, MIN_RECORD_SIZE, SALT_LEN, TAG_LEN,
+};
 pub use id::{FILE_ID_CHARS, FILE_ID_LEN, FileId};
-pub use keys::{ClaimHash, ClaimToken, ContentKey, KEY_LEN, LINK_SECRET_LEN, LinkSecret, MetadataKey};
+pub use keys::{
+    ClaimHash, ClaimToken, ContentKey, KEY_LEN, LINK_SECRET_LEN, LinkSecret, MetadataKey,
+};
 pub use layout::{RecordLayout, ciphertext_size, plaintext_size};
 pub use link::{Link, MAX_LINK_LEN};
-pub use metadata::{MAX_METADATA_LEN, MAX_MIME_LEN, MAX_NAME_LEN, Metadata, decrypt_metadata, encrypt_metadata, encrypt_metadata_with_nonce};
+pub use metadata::{
+    MAX_METADATA_LEN, MAX_MIME_LEN, MAX_NAME_LEN, Metadata, decrypt_metadata, encrypt_metadata,
+    encrypt_metadata_with_nonce,
+};
 pub use stream::{Decryptor, Encryptor, decrypt_all, encrypt_all, record_nonce};
 pub use subtle::ConstantTimeEq;
 pub use zeroize::Zeroizing;

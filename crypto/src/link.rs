@@ -61,7 +61,10 @@ impl Link {
         if fragment.is_empty() {
             return Err(LinkError::MissingFragment);
         }
-        if !fragment.bytes().all(|byte| b64::is_alphabet(byte) || byte == b'.') {
+        if !fragment
+            .bytes()
+            .all(|byte| b64::is_alphabet(byte) || byte == b'.')
+        {
             return Err(LinkError::Malformed);
         }
 
@@ -90,7 +93,11 @@ impl Link {
     /// then `/#<id>.<secret>`. `page_url` is the page that opens links, for
     /// example `https://safebox.example`; it should carry no query string.
     pub fn to_url(&self, page_url: &str) -> String {
-        let base = page_url.split('#').next().unwrap_or_default().trim_end_matches('/');
+        let base = page_url
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
         format!("{base}/#{}", self.fragment())
     }
 }

@@ -51,19 +51,22 @@ impl Metadata {
     ///
     /// The name comes from the sender and is not to be trusted: this keeps
     /// the part after the last `/` or `\`, drops control characters, trims
-    /// surrounding whitespace, cuts it to 255 bytes, and falls back to
-    /// `"download"` when nothing usable is left (or it is `.` or `..`).
+    /// surrounding whitespace and leading dots (no hidden files, no `..`),
+    /// cuts it to 255 bytes, and falls back to `"download"` when nothing is
+    /// left. The caller still must not overwrite an existing file.
     pub fn safe_file_name(&self) -> String {
         let base = self.name.rsplit(['/', '\\']).next().unwrap_or_default();
         let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
-        let trimmed = cleaned.trim();
+        let trimmed = cleaned
+            .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+            .trim_end();
 
         let mut end = trimmed.len().min(255);
         while !trimmed.is_char_boundary(end) {
             end -= 1;
         }
         match &trimmed[..end] {
-            "" | "." | ".." => FALLBACK_NAME.to_owned(),
+            "" => FALLBACK_NAME.to_owned(),
             name => name.to_owned(),
         }
     }
@@ -121,7 +124,11 @@ pub fn encrypt_metadata(key: &MetadataKey, meta: &Metadata) -> Result<Vec<u8>, F
 /// # Errors
 ///
 /// As for [`encrypt_metadata`].
-pub fn encrypt_metadata_with_nonce(key: &MetadataKey, meta: &Metadata, nonce: [u8; 12]) -> Result<Vec<u8>, FormatError> {
+pub fn encrypt_metadata_with_nonce(
+    key: &MetadataKey,
+    meta: &Metadata,
+    nonce: [u8; 12],
+) -> Result<Vec<u8>, FormatError> {
     if meta.name.len() > MAX_NAME_LEN {
         return Err(FormatError::NameTooLong(meta.name.len()));
     }
@@ -134,7 +141,9 @@ pub fn encrypt_metadata_with_nonce(key: &MetadataKey, meta: &Metadata, nonce: [u
         mime: &meta.mime,
         size: meta.size,
     };
-    let mut plaintext = Zeroizing::new(serde_json::to_vec(&wire).map_err(|_| FormatError::MetadataTooLong(usize::MAX))?);
+    let mut plaintext = Zeroizing::new(
+        serde_json::to_vec(&wire).map_err(|_| FormatError::MetadataTooLong(usize::MAX))?,
+    );
     let padded_len = plaintext.len().next_multiple_of(PADDING_BLOCK);
     if padded_len + OVERHEAD > MAX_METADATA_LEN {
         return Err(FormatError::MetadataTooLong(padded_len + OVERHEAD));
@@ -144,7 +153,8 @@ pub fn encrypt_metadata_with_nonce(key: &MetadataKey, meta: &Metadata, nonce: [u
     let mut out = Vec::with_capacity(padded_len + OVERHEAD);
     out.push(METADATA_VERSION);
     out.extend_from_slice(&nonce);
-    seal_into(&key.cipher(), &nonce, &plaintext, &mut out).ok_or(FormatError::MetadataTooLong(padded_len + OVERHEAD))?;
+    seal_into(&key.cipher(), &nonce, &plaintext, &mut out)
+        .ok_or(FormatError::MetadataTooLong(padded_len + OVERHEAD))?;
     Ok(out)
 }
 

@@ -2,9 +2,9 @@
 
 use zeroize::Zeroizing;
 
+use crate::aead::{nonce, open, seal_into};
 use crate::error::{DecryptError, FormatError};
 use crate::header::{HEADER_LEN, Header, TAG_LEN};
-use crate::aead::{nonce, open, seal_into};
 use crate::keys::{ContentKey, LinkSecret};
 use crate::layout::{RecordLayout, ciphertext_size};
 
@@ -182,7 +182,11 @@ impl Decryptor {
     /// [`sealed_record_len`](Decryptor::sealed_record_len) bytes; a last one
     /// holds a tag and at most the record size, and is empty only as record
     /// 0), or comes after the last record or an earlier error.
-    pub fn decrypt_next(&mut self, record: &[u8], last: bool) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+    pub fn decrypt_next(
+        &mut self,
+        record: &[u8],
+        last: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
         let result = self.try_decrypt_next(record, last);
         if result.is_err() {
             self.state = DecryptState::Failed;
@@ -190,14 +194,22 @@ impl Decryptor {
         result
     }
 
-    fn try_decrypt_next(&mut self, record: &[u8], last: bool) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+    fn try_decrypt_next(
+        &mut self,
+        record: &[u8],
+        last: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
         if self.state != DecryptState::Open {
             return Err(DecryptError);
         }
 
         let full = self.sealed_record_len();
         let length_ok = if last {
-            let min = if self.next_index == 0 { TAG_LEN } else { TAG_LEN + 1 };
+            let min = if self.next_index == 0 {
+                TAG_LEN
+            } else {
+                TAG_LEN + 1
+            };
             (min..=full).contains(&record.len())
         } else {
             record.len() == full
@@ -237,7 +249,11 @@ pub fn encrypt_all(secret: &LinkSecret, header: Header, plaintext: &[u8]) -> Vec
     let key = secret.content_key(&header);
     let cipher = key.cipher();
     let record_size = header.record_size() as usize;
-    let total = usize::try_from(ciphertext_size(plaintext.len() as u64, header.record_size())).unwrap_or(0);
+    let total = usize::try_from(ciphertext_size(
+        plaintext.len() as u64,
+        header.record_size(),
+    ))
+    .unwrap_or(0);
 
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&header.to_bytes());
@@ -277,7 +293,11 @@ pub fn decrypt_all(secret: &LinkSecret, ciphertext: &[u8]) -> Result<Vec<u8>, De
         let end = usize::try_from(range.end).map_err(|_| DecryptError)?;
         let sealed = ciphertext.get(start..end).ok_or(DecryptError)?;
 
-        let record = Zeroizing::new(open(key.cipher(), &nonce(index, layout.is_last(index)), sealed)?);
+        let record = Zeroizing::new(open(
+            key.cipher(),
+            &nonce(index, layout.is_last(index)),
+            sealed,
+        )?);
         plaintext.extend_from_slice(&record);
     }
     Ok(std::mem::take(&mut *plaintext))
