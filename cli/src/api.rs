@@ -7,11 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
 use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HOST, HeaderMap, HeaderName, HeaderValue};
+use reqwest::redirect::Policy;
 use serde::{Deserialize, Deserializer, Serialize};
 use zeroize::Zeroizing;
 
@@ -19,6 +21,10 @@ use crate::error::{Error, printable};
 
 /// API base URL used when neither `--server` nor `SAFEBOX_SERVER` is set.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// Maximum size of a JSON response read, in bytes. The API's responses are
+/// a few hundred bytes; the encrypted metadata is at most 4096 bytes.
+const MAX_JSON_BODY: u64 = 64 * 1024;
 
 /// Time to set up a TCP and TLS connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -168,9 +174,12 @@ impl Api {
         let base = parse_base_url(base)?;
         let network = |error: reqwest::Error| network_error(&base, error);
 
+        // Redirects are not followed, so a claim or owner token is never
+        // sent again to a host the user did not choose.
         let http = Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .redirect(Policy::none())
             .build()
             .map_err(network)?;
         // The blocking client's timeout covers a whole request including its
@@ -180,6 +189,7 @@ impl Api {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(None)
             .tcp_user_timeout(UPLOAD_STALL_TIMEOUT)
+            .redirect(Policy::none())
             .build()
             .map_err(network)?;
 
@@ -329,15 +339,13 @@ impl Api {
     ) -> Result<T, Error> {
         let response = request.send().map_err(|error| network_error(url, error))?;
         let response = self.check(url, response)?;
-        response.json().map_err(|error| {
-            if error.is_decode() {
-                Error::Protocol {
-                    host: host_of(url),
-                    detail: format!("invalid JSON from {}: {}", url.path(), root_cause(error)),
-                }
-            } else {
-                network_error(url, error)
-            }
+        let body = read_limited(response).map_err(|error| Error::Network {
+            host: host_of(url),
+            detail: printable(&error.to_string()),
+        })?;
+        serde_json::from_slice(&body).map_err(|error| Error::Protocol {
+            host: host_of(url),
+            detail: format!("invalid JSON from {}: {error}", url.path()),
         })
     }
 
@@ -354,7 +362,9 @@ impl Api {
         }
 
         let host = host_of(url);
-        let body: Option<ErrorBody> = response.json().ok();
+        let body: Option<ErrorBody> = read_limited(response)
+            .ok()
+            .and_then(|body| serde_json::from_slice(&body).ok());
         let Some(body) = body else {
             return Err(Error::Server {
                 host,
@@ -407,9 +417,18 @@ pub fn discover_api_url(page_url: &Url) -> Option<Url> {
     if !response.status().is_success() {
         return None;
     }
-    let config: SiteConfig = response.json().ok()?;
+    let config: SiteConfig = serde_json::from_slice(&read_limited(response).ok()?).ok()?;
     let api_url = config_url.join(config.api_url?.as_str()).ok()?;
     matches!(api_url.scheme(), "http" | "https").then_some(api_url)
+}
+
+/// Reads a JSON body of at most [`MAX_JSON_BODY`] bytes, so a hostile
+/// server cannot exhaust memory; longer bodies are cut and then fail to
+/// parse.
+fn read_limited(response: Response) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    response.take(MAX_JSON_BODY).read_to_end(&mut body)?;
+    Ok(body)
 }
 
 /// Parses an API base URL and makes its path end with `/`, so endpoints

@@ -260,7 +260,7 @@ impl Error {
                 "Check the server address (--server or SAFEBOX_SERVER) and that the server runs."
             }
             Error::Timeout { .. } | Error::Network { .. } => {
-                "Check your connection and try again; a download is not used up until it starts."
+                "Check your connection and the server address, then try again."
             }
             Error::NotFound { .. } => {
                 "Check that the link is complete and unchanged. The sender may also have \

@@ -274,3 +274,54 @@ fn interrupt_deletes_pending_upload() {
         "the upload was not deleted"
     );
 }
+
+/// Serves one HTTP request on `listener` with `response`, and returns the
+/// request's head.
+fn answer_once(listener: TcpListener, response: &'static str) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+            let count = stream.read(&mut buffer).unwrap();
+            if count == 0 {
+                break;
+            }
+            request.extend_from_slice(&buffer[..count]);
+        }
+        stream.write_all(response.as_bytes()).unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    })
+}
+
+#[test]
+fn redirect_not_followed() {
+    let trap = TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let redirect: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{}/steal\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n",
+            trap.local_addr().unwrap()
+        )
+        .into_boxed_str(),
+    );
+    let hostile = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("http://{}", hostile.local_addr().unwrap());
+    let handle = answer_once(hostile, redirect);
+    let link = format!("{server}/#AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBA");
+    let working = tempfile::tempdir().unwrap();
+
+    let output = safebox(working.path(), &["download", &link, "--server", &server]);
+
+    assert!(
+        handle
+            .join()
+            .unwrap()
+            .starts_with("POST /api/v1/files/AAAAAAAAAAAAAAAA/info")
+    );
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert!(stderr(&output).contains("HTTP 307"), "{}", stderr(&output));
+    assert!(trap.accept().is_err(), "the redirect was followed");
+}
