@@ -141,9 +141,13 @@ pub fn encrypt_metadata_with_nonce(
         mime: &meta.mime,
         size: meta.size,
     };
-    let mut plaintext = Zeroizing::new(
-        serde_json::to_vec(&wire).map_err(|_| FormatError::MetadataTooLong(usize::MAX))?,
-    );
+    let Ok(json) = serde_json::to_vec(&wire) else {
+        // Two strings and an integer always serialise.
+        unreachable!("serde_json refused the metadata");
+    };
+    // NOTE: serde_json may reallocate while writing, leaving copies of the
+    // name in freed memory; only the final buffer is wiped.
+    let mut plaintext = Zeroizing::new(json);
     let padded_len = plaintext.len().next_multiple_of(PADDING_BLOCK);
     if padded_len + OVERHEAD > MAX_METADATA_LEN {
         return Err(FormatError::MetadataTooLong(padded_len + OVERHEAD));
