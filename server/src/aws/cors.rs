@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Method, Uri, header};
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::AwsError;
 
-/// How long a browser may cache a preflight answer.
+/// How long a browser may cache a preflight response.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// Checks that `origin` is exactly `http(s)://host[:port]`, the form a
@@ -33,12 +33,12 @@ pub(crate) fn validate_origin(origin: &str) -> Result<HeaderValue, AwsError> {
 
 /// Builds the CORS layer that admits requests from `origin` only: the API's
 /// methods, the `Content-Type` and `Authorization` request headers, and no
-/// credentials. Requests from any other origin get no CORS headers, so the
-/// browser blocks them.
+/// credentials. Requests from any other origin get no
+/// `Access-Control-Allow-Origin` header, so the browser blocks them.
 pub fn cors_layer(origin: &str) -> Result<CorsLayer, AwsError> {
     let origin = validate_origin(origin)?;
     Ok(CorsLayer::new()
-        .allow_origin(origin)
+        .allow_origin(AllowOrigin::list([origin]))
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         .max_age(PREFLIGHT_MAX_AGE))

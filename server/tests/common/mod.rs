@@ -7,6 +7,9 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -69,10 +72,12 @@ impl BackendFactory for LocalFactory {
 }
 
 /// Returns the backend the shared tests run against, chosen by
-/// `SAFEBOX_TEST_BACKEND` (only `local` exists so far).
+/// `SAFEBOX_TEST_BACKEND`: `local` (the default) or `aws`.
 pub fn backend_under_test() -> Box<dyn BackendFactory> {
     match std::env::var("SAFEBOX_TEST_BACKEND").as_deref() {
         Ok("local") | Err(_) => Box::new(LocalFactory),
+        #[cfg(feature = "aws")]
+        Ok("aws") => Box::new(aws::AwsFactory),
         Ok(other) => panic!("unknown SAFEBOX_TEST_BACKEND {other:?}"),
     }
 }
