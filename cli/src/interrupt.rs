@@ -18,7 +18,8 @@ static PENDING: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
 
 static NEXT_GUARD: AtomicU64 = AtomicU64::new(0);
 
-/// Installs the Ctrl-C handler: run every armed cleanup, then exit with 130.
+/// Installs the handler of Ctrl-C (SIGINT), SIGTERM and SIGHUP: run every
+/// armed cleanup, then exit with 130.
 ///
 /// # Errors
 ///
