@@ -67,11 +67,11 @@ describe('CLI interop', () => {
 
     const outputPath = join(environment.workDir, 'already-there.bin');
     await writeFile(outputPath, 'older content');
-    const refused = await runCli(['download', link, '--output', outputPath]);
-    assert.notEqual(refused.code, 0, 'CLI overwrote an existing file without --force');
+    const rejected = await runCli(['download', link, '--output', outputPath]);
+    assert.notEqual(rejected.code, 0, 'CLI overwrote an existing file without --force');
     assert.equal(await readFile(outputPath, 'utf8'), 'older content');
 
-    // The refusal must come before the claim, so the link still works.
+    // The CLI must reject the output before it claims, so the link still works.
     const forced = await runCli(['download', link, '--output', outputPath, '--force']);
     assert.equal(forced.code, 0, describeCliFailure(forced));
     assert.equal(await sha256OfFile(outputPath), file.sha256, 'CLI output differs from the original');
