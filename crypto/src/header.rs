@@ -14,10 +14,10 @@ pub const TAG_LEN: usize = 16;
 /// The record size new files use: 64 KiB.
 pub const DEFAULT_RECORD_SIZE: u32 = 65536;
 
-/// The smallest record size a header may carry (small sizes are for tests).
+/// The minimum record size of a header (small sizes are for tests).
 pub const MIN_RECORD_SIZE: u32 = 16;
 
-/// The largest record size a header may carry: 16 MiB.
+/// The maximum record size of a header: 16 MiB.
 pub const MAX_RECORD_SIZE: u32 = 16 * 1024 * 1024;
 
 /// Length of the header salt in bytes.
@@ -29,7 +29,7 @@ const VERSION: u8 = 1;
 /// The content header: record size and a per-file salt.
 ///
 /// Serialised as `"safebox" || 0x01 || record_size (u32 BE) || salt`. A
-/// `Header` always holds a valid record size.
+/// `Header` always contains a valid record size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     record_size: u32,
@@ -66,23 +66,23 @@ impl Header {
         Ok(Header { record_size, salt })
     }
 
-    /// The plaintext length of every record but the last.
+    /// Returns the plaintext length of every record but the last.
     pub fn record_size(&self) -> u32 {
         self.record_size
     }
 
-    /// The per-file salt.
+    /// Returns the per-file salt.
     pub fn salt(&self) -> &[u8; SALT_LEN] {
         &self.salt
     }
 
-    /// The ciphertext length of every record but the last:
+    /// Returns the ciphertext length of every record but the last:
     /// `record_size + TAG_LEN`.
     pub fn sealed_record_len(&self) -> usize {
         self.record_size as usize + TAG_LEN
     }
 
-    /// The 28 bytes that start the ciphertext.
+    /// Returns the 28 bytes that start the ciphertext.
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut bytes = [0u8; HEADER_LEN];
         bytes[..7].copy_from_slice(MAGIC);

@@ -49,18 +49,18 @@ impl FileId {
         FileId::from_bytes(bytes)
     }
 
-    /// The id of 12 given bytes.
+    /// Encodes 12 given bytes as an id.
     pub fn from_bytes(bytes: [u8; FILE_ID_LEN]) -> FileId {
         FileId(b64::encode(&bytes))
     }
 
-    /// The 12 bytes the id encodes.
+    /// Decodes the 12 bytes of the id.
     pub fn to_bytes(&self) -> [u8; FILE_ID_LEN] {
         // Checked at construction; the fallback is never taken.
         b64::decode_array(&self.0).unwrap_or_default()
     }
 
-    /// The 16-character text form.
+    /// Returns the 16-character text form.
     pub fn as_str(&self) -> &str {
         &self.0
     }

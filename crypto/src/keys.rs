@@ -66,28 +66,28 @@ impl LinkSecret {
         LinkSecret(bytes)
     }
 
-    /// The raw secret. Anyone who sees these bytes can read the file.
+    /// Returns the raw secret. Anyone with these bytes can read the file.
     pub fn expose_bytes(&self) -> &[u8; LINK_SECRET_LEN] {
         &self.0
     }
 
-    /// The token that proves to the server that the caller holds the link.
+    /// Derives the token that proves to the server that the caller has the link.
     pub fn claim_token(&self) -> ClaimToken {
         ClaimToken(*hkdf32(&self.0, b"", CLAIM_TOKEN_INFO))
     }
 
-    /// The key of the encrypted metadata (name, type, size).
+    /// Derives the key of the encrypted metadata (name, type, size).
     pub fn metadata_key(&self) -> MetadataKey {
         MetadataKey(*hkdf32(&self.0, b"", METADATA_INFO))
     }
 
-    /// The key of the content records, bound to the whole 28-byte header, so
+    /// Derives the key of the content records, bound to the whole 28-byte header, so
     /// a changed record size or salt makes every record fail.
     pub fn content_key(&self, header: &Header) -> ContentKey {
         ContentKey::from_bytes(*hkdf32(&self.0, &header.to_bytes(), CONTENT_INFO))
     }
 
-    /// The secret as it appears in a link: 22 base64url characters.
+    /// Encodes the secret as it appears in a link: 22 base64url characters.
     pub(crate) fn to_base64(&self) -> Zeroizing<String> {
         Zeroizing::new(b64::encode(&self.0))
     }
@@ -104,8 +104,8 @@ impl fmt::Debug for LinkSecret {
 pub struct MetadataKey([u8; KEY_LEN]);
 
 impl MetadataKey {
-    /// The raw key bytes, for implementations that encrypt the metadata
-    /// themselves. Anyone who sees them can read the file name.
+    /// Returns the raw key bytes, for implementations that encrypt the
+    /// metadata themselves. Anyone with them can read the file name.
     pub fn expose_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
@@ -142,14 +142,14 @@ impl ContentKey {
         ContentKey { bytes, cipher }
     }
 
-    /// The raw key bytes, for example to import into WebCrypto
+    /// Returns the raw key bytes, for example to import into WebCrypto
     /// (`crypto.subtle.importKey("raw", ...)`), which encrypts far faster in
-    /// a browser. Anyone who sees them can read the file.
+    /// a browser. Anyone with them can read the file.
     pub fn expose_bytes(&self) -> &[u8; KEY_LEN] {
         &self.bytes
     }
 
-    /// The nonce of record `index`; see [`record_nonce`](crate::record_nonce).
+    /// Returns the nonce of record `index`; see [`record_nonce`](crate::record_nonce).
     ///
     /// # Errors
     ///
@@ -211,13 +211,13 @@ impl fmt::Debug for ContentKey {
     }
 }
 
-/// The 32-byte token a recipient shows the server to prove it holds the
+/// The 32-byte token a recipient shows the server to prove it has the
 /// link. Secret: wiped on drop, redacted `Debug`, no `Clone`.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct ClaimToken([u8; KEY_LEN]);
 
 impl ClaimToken {
-    /// The token as unpadded base64url (43 characters), as the HTTP API
+    /// Encodes the token as unpadded base64url (43 characters), as the HTTP API
     /// carries it. The string is wiped when dropped.
     pub fn to_base64(&self) -> Zeroizing<String> {
         Zeroizing::new(b64::encode(&self.0))
@@ -238,7 +238,7 @@ impl ClaimToken {
             })
     }
 
-    /// `SHA-256(token)`, the only form the server stores.
+    /// Computes `SHA-256(token)`, the only form the server stores.
     pub fn hash(&self) -> ClaimHash {
         ClaimHash(Sha256::digest(self.0).into())
     }
@@ -264,12 +264,13 @@ impl ClaimHash {
         ClaimHash(bytes)
     }
 
-    /// The 32 bytes.
+    /// Returns the 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
-    /// Unpadded base64url (43 characters), as the upload request carries it.
+    /// Encodes the hash as unpadded base64url (43 characters), as the upload
+    /// request carries it.
     pub fn to_base64(&self) -> String {
         b64::encode(&self.0)
     }
@@ -289,7 +290,7 @@ impl ClaimHash {
             })
     }
 
-    /// Whether `token` hashes to this value, compared in constant time.
+    /// Checks in constant time whether `token` hashes to this value.
     pub fn matches(&self, token: &ClaimToken) -> bool {
         self.ct_eq(&token.hash()).into()
     }

@@ -1,4 +1,4 @@
-//! Where the records sit in a ciphertext of known length.
+//! Record positions in a ciphertext of known length.
 
 use std::ops::Range;
 
@@ -8,7 +8,7 @@ use crate::header::{HEADER_LEN, Header, MAX_RECORD_SIZE, MIN_RECORD_SIZE, TAG_LE
 const HEADER: u64 = HEADER_LEN as u64;
 const TAG: u64 = TAG_LEN as u64;
 
-/// The ciphertext length of a plaintext of `plaintext_len` bytes:
+/// Returns the ciphertext length of a plaintext of `plaintext_len` bytes:
 /// `28 + plaintext_len + 16 * n` with `n = max(1, ceil(plaintext_len /
 /// record_size))` records.
 ///
@@ -27,7 +27,7 @@ pub fn ciphertext_size(plaintext_len: u64, record_size: u32) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// The plaintext length of a ciphertext of `ciphertext_len` bytes (header
+/// Returns the plaintext length of a ciphertext of `ciphertext_len` bytes (header
 /// included).
 ///
 /// # Errors
@@ -90,33 +90,33 @@ impl RecordLayout {
         })
     }
 
-    /// The record size of the header.
+    /// Returns the record size of the header.
     pub fn record_size(&self) -> u32 {
         self.record_size
     }
 
-    /// The total ciphertext length, header included.
+    /// Returns the total ciphertext length, header included.
     pub fn ciphertext_len(&self) -> u64 {
         self.ciphertext_len
     }
 
-    /// The plaintext length.
+    /// Returns the plaintext length.
     pub fn plaintext_len(&self) -> u64 {
         self.plaintext_len
     }
 
-    /// The number of records, at least 1.
+    /// Returns the number of records, at least 1.
     pub fn record_count(&self) -> u64 {
         self.record_count
     }
 
-    /// Whether record `index` is the last one (and so sealed with the last
+    /// Returns whether record `index` is the last one (and so sealed with the last
     /// flag).
     pub fn is_last(&self, index: u64) -> bool {
         index == self.record_count - 1
     }
 
-    /// The bytes of record `index` (ciphertext and tag) within the whole
+    /// Returns the bytes of record `index` (ciphertext and tag) within the whole
     /// ciphertext, or `None` past the last record.
     pub fn record_range(&self, index: u64) -> Option<Range<u64>> {
         if index >= self.record_count {

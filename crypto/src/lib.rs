@@ -3,7 +3,7 @@
 //! Safebox shares a file through a link `<page>/#<id>.<secret>`. The secret
 //! never reaches the server; every key is derived from it:
 //!
-//! - the [`ClaimToken`] proves to the server that the caller holds the link
+//! - the [`ClaimToken`] proves to the server that the caller has the link
 //!   (the server keeps only its [`ClaimHash`]);
 //! - the [`MetadataKey`] encrypts the file name, type and size
 //!   ([`encrypt_metadata`], [`decrypt_metadata`]);

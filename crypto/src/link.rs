@@ -20,7 +20,7 @@ const SECRET_CHARS: usize = b64::encoded_len(LINK_SECRET_LEN);
 /// [`Link::fragment`].
 #[derive(Debug)]
 pub struct Link {
-    /// The file id the server knows.
+    /// The file id, which the server stores.
     pub id: FileId,
     /// The secret only the link holders know.
     pub secret: LinkSecret,
@@ -84,12 +84,12 @@ impl Link {
         Ok(Link::new(id, LinkSecret::from_bytes(secret)))
     }
 
-    /// The fragment without `#`: `<id>.<secret>`. It contains the secret.
+    /// Returns the fragment without `#`: `<id>.<secret>`. It contains the secret.
     pub fn fragment(&self) -> String {
         format!("{}.{}", self.id, self.secret.to_base64().as_str())
     }
 
-    /// The full link: `page_url` without any fragment and trailing slashes,
+    /// Returns the full link: `page_url` without any fragment and trailing slashes,
     /// then `/#<id>.<secret>`. `page_url` is the page that opens links, for
     /// example `https://safebox.example`; it should carry no query string.
     pub fn to_url(&self, page_url: &str) -> String {

@@ -12,13 +12,13 @@ use crate::error::{DecryptError, FormatError};
 use crate::header::TAG_LEN;
 use crate::keys::MetadataKey;
 
-/// The most encrypted metadata accepted, in bytes.
+/// The maximum length of encrypted metadata, in bytes.
 pub const MAX_METADATA_LEN: usize = 4096;
 
-/// The longest file name [`encrypt_metadata`] accepts, in UTF-8 bytes.
+/// The maximum file name length [`encrypt_metadata`] accepts, in UTF-8 bytes.
 pub const MAX_NAME_LEN: usize = 1024;
 
-/// The longest media type [`encrypt_metadata`] accepts, in bytes.
+/// The maximum media type length [`encrypt_metadata`] accepts, in bytes.
 pub const MAX_MIME_LEN: usize = 255;
 
 const METADATA_VERSION: u8 = 1;
@@ -32,8 +32,8 @@ const PADDING_BLOCK: usize = 128;
 /// The name used when a file name is unusable as a local file name.
 const FALLBACK_NAME: &str = "download";
 
-/// What the recipient learns before downloading: the file's name, media
-/// type and plaintext size.
+/// The file description a recipient reads before downloading: the file's
+/// name, media type and plaintext size.
 ///
 /// `Debug` redacts the name, which can be as private as the content.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,13 +47,14 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// The name reduced to something safe to create in a download folder.
+    /// Returns the name reduced to something safe to create in a download
+    /// folder, because the name comes from the sender and is untrusted.
     ///
-    /// The name comes from the sender and is not to be trusted: this keeps
-    /// the part after the last `/` or `\`, drops control characters, trims
-    /// surrounding whitespace and leading dots (no hidden files, no `..`),
-    /// cuts it to 255 bytes, and falls back to `"download"` when nothing is
-    /// left. The caller still must not overwrite an existing file.
+    /// It keeps the part after the last `/` or `\` and drops control
+    /// characters. It trims surrounding whitespace and leading dots (no
+    /// hidden files, no `..`) and cuts the result to 255 bytes. When nothing
+    /// is left it returns `"download"`. The caller still must not overwrite
+    /// an existing file.
     pub fn safe_file_name(&self) -> String {
         let base = self.name.rsplit(['/', '\\']).next().unwrap_or_default();
         let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();

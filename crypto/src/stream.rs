@@ -8,7 +8,7 @@ use crate::header::{HEADER_LEN, Header, TAG_LEN};
 use crate::keys::{ContentKey, LinkSecret};
 use crate::layout::{RecordLayout, ciphertext_size};
 
-/// The nonce of record `index`: the index as an 88-bit big-endian integer
+/// Returns the nonce of record `index`: the index as an 88-bit big-endian integer
 /// (11 bytes) followed by `0x01` for the last record and `0x00` otherwise.
 ///
 /// # Errors
@@ -50,12 +50,12 @@ impl Encryptor {
         }
     }
 
-    /// The header this file uses.
+    /// Returns the header this file uses.
     pub fn header(&self) -> &Header {
         &self.header
     }
 
-    /// The 28 bytes that start the ciphertext.
+    /// Returns the 28 bytes that start the ciphertext.
     pub fn header_bytes(&self) -> [u8; HEADER_LEN] {
         self.header.to_bytes()
     }
@@ -157,17 +157,17 @@ impl Decryptor {
         })
     }
 
-    /// The header read from the file.
+    /// Returns the header read from the file.
     pub fn header(&self) -> &Header {
         &self.header
     }
 
-    /// The ciphertext length of every record but the last.
+    /// Returns the ciphertext length of every record but the last.
     pub fn sealed_record_len(&self) -> usize {
         self.header.sealed_record_len()
     }
 
-    /// Whether the last record has been authenticated.
+    /// Returns whether the last record has been authenticated.
     pub fn is_finished(&self) -> bool {
         self.state == DecryptState::Finished
     }
@@ -180,7 +180,7 @@ impl Decryptor {
     /// [`DecryptError`] if the record fails to authenticate, has a length no
     /// record in that position can have (a non-last record must be exactly
     /// [`sealed_record_len`](Decryptor::sealed_record_len) bytes; a last one
-    /// holds a tag and at most the record size, and is empty only as record
+    /// contains a tag and at most the record size, and is empty only as record
     /// 0), or comes after the last record or an earlier error.
     pub fn decrypt_next(
         &mut self,
