@@ -180,7 +180,10 @@ fn cli_round_trip_aws() {
 
     drop(server);
     let server_log = std::fs::read_to_string(&log).unwrap();
-    assert!(server_log.contains("DynamoDB table created"), "{server_log}");
+    assert!(
+        server_log.contains("DynamoDB table created"),
+        "{server_log}"
+    );
     assert!(server_log.contains("S3 bucket created"), "{server_log}");
     let secret = link.rsplit('.').next().unwrap();
     assert!(
