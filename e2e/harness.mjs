@@ -55,6 +55,10 @@ process.on('exit', () => {
     child.kill('SIGKILL');
   }
 });
+// Node skips 'exit' handlers when a signal ends it, so a signal becomes an
+// explicit exit (128 + signal number, as shells report it).
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 
 /** Throws one error that lists every missing build output and the command that makes it. */
 export function checkPrerequisites() {
@@ -99,12 +103,31 @@ async function readLogTail(logPath, lineCount = 20) {
   return redactFragments(text.split('\n').slice(-lineCount).join('\n'));
 }
 
+/** The server could not bind its port because another process took it first. */
+class PortTakenError extends Error {}
+
 /**
  * A safebox-server child process bound to 127.0.0.1 on a free port, with a
  * fresh data dir and its stdout and stderr in one log file.
  */
 export class ServerProcess {
-  static async start(label) {
+  /**
+   * Starts the server and waits until it answers. Retries on another port
+   * when the chosen one was taken between the check and the bind.
+   */
+  static async start(label, attempts = 3) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await ServerProcess.startOnce(label);
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= attempts) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  static async startOnce(label) {
     const port = await findFreePort();
     const workDir = await mkdtemp(join(tmpdir(), `safebox-e2e-${label}-`));
     const dataDir = join(workDir, 'data');
@@ -127,7 +150,17 @@ export class ServerProcess {
     child.once('exit', () => runningChildren.delete(child));
 
     const server = new ServerProcess({ label, child, port, workDir, dataDir, logPath });
-    await server.waitUntilReady();
+    try {
+      await server.waitUntilReady();
+    } catch (error) {
+      await server.stop();
+      const log = await readFile(logPath, 'utf8').catch(() => '');
+      await rm(workDir, { recursive: true, force: true });
+      if (/cannot listen|address already in use/i.test(log)) {
+        throw new PortTakenError(error.message);
+      }
+      throw error;
+    }
     return server;
   }
 
@@ -149,14 +182,18 @@ export class ServerProcess {
             `signal ${this.child.signalCode}). Log tail:\n${await readLogTail(this.logPath)}`,
         );
       }
+      let answered = false;
       try {
         await fetch(`${this.url}/`, { signal: AbortSignal.timeout(1_000) });
-        return;
+        answered = true;
       } catch {
         await sleep(100);
       }
+      // An answer while the child has exited came from another process on the port.
+      if (answered && this.running) {
+        return;
+      }
     }
-    await this.stop();
     throw new Error(
       `safebox-server did not answer on ${this.url} within ${SERVER_START_TIMEOUT_MS} ms. ` +
         `Log tail:\n${await readLogTail(this.logPath)}`,
