@@ -112,7 +112,7 @@ class PortTakenError extends Error {}
  */
 export class ServerProcess {
   /**
-   * Starts the server and waits until it answers. Retries on another port
+   * Starts the server and waits until it serves HTTP. Retries on another port
    * when the chosen one was taken between the check and the bind.
    */
   static async start(label, attempts = 3) {
@@ -189,7 +189,7 @@ export class ServerProcess {
       } catch {
         await sleep(100);
       }
-      // An answer while the child has exited came from another process on the port.
+      // A response while the child has exited came from another process on the port.
       if (answered && this.running) {
         return;
       }
