@@ -69,6 +69,8 @@ pub struct UploadArgs {
 pub struct DownloadArgs {
     /// The link, either the whole URL or only the part after '#'. Quote it
     /// in the shell.
+    // A bare fragment can start with '-', which is a base64url character.
+    #[arg(allow_hyphen_values = true)]
     pub link: String,
 
     /// Output: a file path, an existing directory (the
@@ -105,5 +107,39 @@ mod tests {
     #[test]
     fn cli_definition_valid() {
         Cli::command().debug_assert();
+    }
+
+    fn parse_download(args: &[&str]) -> Option<DownloadArgs> {
+        let cli = Cli::try_parse_from([&["safebox", "download"], args].concat()).ok()?;
+        match cli.command {
+            Command::Download(download) => Some(download),
+            Command::Upload(_) => None,
+        }
+    }
+
+    #[test]
+    fn download_link_may_start_with_hyphen() {
+        let fragment = "-QAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBA";
+        for args in [
+            vec![fragment, "--server", "http://127.0.0.1:1"],
+            vec!["--server", "http://127.0.0.1:1", fragment],
+            vec!["-o", "out", fragment, "-f"],
+        ] {
+            let parsed = parse_download(&args);
+            assert_eq!(
+                parsed.as_ref().map(|d| d.link.as_str()),
+                Some(fragment),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn download_options_after_link() {
+        let parsed = parse_download(&["http://h/#x.y", "-o", "out", "--force", "-q"]);
+        let parsed = parsed.expect("arguments parse");
+        assert_eq!(parsed.output.as_deref(), Some(std::path::Path::new("out")));
+        assert!(parsed.force);
+        assert!(parsed.quiet);
     }
 }

@@ -198,8 +198,11 @@ pub fn download(
                 .sync_all()
                 .map_err(|source| write_error(path, source))?;
 
-            move_into_place(temp, path, force)?;
+            // Past this point the temporary file is renamed, deliberately
+            // kept, or already removed by `NamedTempFile`.
+            let moved = move_into_place(temp, path, force);
             cleanup.disarm();
+            moved?;
             size
         }
     };

@@ -1,6 +1,6 @@
 //! Uploads and downloads through the `safebox` binary against a real server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -265,4 +265,31 @@ fn failed_upload_deleted_on_server() {
     let due = server.records_due(u64::MAX / 2);
     let due_ids: Vec<&str> = due.iter().map(|record| record.id.as_str()).collect();
     assert_eq!(due_ids, vec![link_id(&completed).as_str()]);
+}
+
+#[test]
+fn output_appearing_mid_download_kept() {
+    let server = TestServer::start();
+    let link = upload_named(&server, "late.txt", b"plaintext");
+    let parsed = safebox_cli::download::parse_link(&link).unwrap();
+    let api = Api::new(&server.url).unwrap();
+
+    // The output appears after the existence check, before the rename.
+    let recipient = tempfile::tempdir().unwrap();
+    let path = recipient.path().join("late.txt");
+    fs::write(&path, b"someone else's").unwrap();
+    let result = safebox_cli::download::download(
+        &api,
+        &parsed.link,
+        safebox_cli::download::Destination::File(path.clone()),
+        false,
+        &indicatif::ProgressBar::hidden(),
+    );
+
+    let Err(safebox_cli::Error::OutputAppeared { saved, .. }) = result else {
+        panic!("expected OutputAppeared");
+    };
+    assert_eq!(fs::read(&path).unwrap(), b"someone else's");
+    assert_eq!(fs::read(&saved).unwrap(), b"plaintext");
+    assert_eq!(saved.parent(), Some(recipient.path()));
 }
