@@ -27,6 +27,9 @@ fn second_download_already_downloaded() {
 
     let first = safebox(recipient.path(), &["download", &link]);
     assert!(first.status.success(), "{}", stderr(&first));
+    // The download was confirmed, so the server deleted the ciphertext.
+    assert!(!server.blob_path(&link_id(&link)).exists());
+    assert!(!stderr(&first).contains("warning"), "{}", stderr(&first));
 
     let again = tempfile::tempdir().unwrap();
     let second = safebox(again.path(), &["download", &link]);

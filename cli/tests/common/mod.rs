@@ -2,9 +2,13 @@
 //! binary run against it.
 //!
 //! The server runs in this test process, built from the `safebox-server`
-//! library exactly as its binary builds itself (local backend, the API
-//! router, the blob routes), but with a [`ManualClock`], so tests can move
-//! time past an expiry. It listens on 127.0.0.1 on a port the OS picks.
+//! library as its binary builds itself (local backend, the API router, the
+//! blob routes), with two differences: a [`ManualClock`], so tests can move
+//! time past an expiry, and no sweeper. It listens on 127.0.0.1 on a port
+//! the OS picks.
+//!
+//! In-process rather than a spawned `safebox-server` binary, so cargo
+//! always builds the server from the current source for these tests.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
