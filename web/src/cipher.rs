@@ -192,17 +192,52 @@ impl RecordCipher {
         last: bool,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+        self.start_open(index, last, sealed).finish().await
+    }
+
+    /// Starts decrypting record `index` and returns at once, so several
+    /// records can be in WebCrypto at the same time. WebCrypto copies
+    /// `sealed` before this returns. The portable backend finishes here.
+    pub fn start_open(&self, index: u64, last: bool, sealed: &[u8]) -> PendingOpen {
         match &self.inner {
-            Inner::Portable(key) => key.open_record(index, last, sealed).map(Zeroizing::new),
+            Inner::Portable(key) => {
+                PendingOpen::Ready(key.open_record(index, last, sealed).map(Zeroizing::new))
+            }
             Inner::Subtle { subtle, key } => {
                 if sealed.len() < TAG_LEN {
-                    return Err(DecryptError);
+                    return PendingOpen::Ready(Err(DecryptError));
                 }
-                let params = gcm_params(&record_nonce(index, last).map_err(|_| DecryptError)?);
-                let promise = subtle
-                    .decrypt_with_object_and_u8_array(&params, key, sealed)
-                    .map_err(|_| DecryptError)?;
-                let opened = JsFuture::from(promise).await.map_err(|_| DecryptError)?;
+                let Ok(nonce) = record_nonce(index, last) else {
+                    return PendingOpen::Ready(Err(DecryptError));
+                };
+                match subtle.decrypt_with_object_and_u8_array(&gcm_params(&nonce), key, sealed) {
+                    Ok(promise) => PendingOpen::Subtle(JsFuture::from(promise)),
+                    Err(_) => PendingOpen::Ready(Err(DecryptError)),
+                }
+            }
+        }
+    }
+}
+
+/// A record started by [`RecordCipher::start_open`].
+pub enum PendingOpen {
+    /// Already opened, or failed.
+    Ready(Result<Zeroizing<Vec<u8>>, DecryptError>),
+    /// Running in WebCrypto.
+    Subtle(JsFuture),
+}
+
+impl PendingOpen {
+    /// Waits for the plaintext of the record.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RecordCipher::open`].
+    pub async fn finish(self) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+        match self {
+            Self::Ready(result) => result,
+            Self::Subtle(future) => {
+                let opened = future.await.map_err(|_| DecryptError)?;
                 let opened = opened.dyn_into::<ArrayBuffer>().map_err(|_| DecryptError)?;
 
                 let view = Uint8Array::new(&opened);

@@ -1,6 +1,7 @@
 //! Reading a claimed file: the ciphertext stream is cut into records,
 //! each record is decrypted, and the plaintext goes to a [`Saver`].
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use js_sys::{Reflect, Uint8Array};
@@ -10,8 +11,11 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::ReadableStreamDefaultReader;
 
 use crate::api::{self, ApiError};
-use crate::cipher::{RecordCipher, describe};
+use crate::cipher::{PendingOpen, RecordCipher, describe};
 use crate::save::{SaveError, Saver};
+
+/// Records decrypting in WebCrypto at the same time.
+const OPEN_WINDOW: usize = 16;
 
 /// Failure while downloading, decrypting or saving a claimed file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,6 +214,7 @@ async fn copy_decrypted(
 
     let mut splitter = RecordSplitter::new(total);
     let mut cipher: Option<RecordCipher> = None;
+    let mut pending: VecDeque<PendingOpen> = VecDeque::new();
     let mut received: u64 = 0;
 
     while let Some(chunk) = read_chunk(&reader).await? {
@@ -235,22 +240,39 @@ async fn copy_decrypted(
                     last,
                     sealed,
                 } => {
-                    let (Some(cipher), Some(saver)) = (cipher.as_ref(), saver.as_mut()) else {
-                        return Err(DownloadError::Decrypt);
-                    };
-                    let plaintext = cipher.open(index, last, &sealed).await?;
-                    saver.write(&plaintext).await.map_err(DownloadError::Save)?;
+                    let cipher = cipher.as_ref().ok_or(DecryptError)?;
+                    pending.push_back(cipher.start_open(index, last, &sealed));
                 }
+            }
+            // Records keep decrypting in WebCrypto while the next ones
+            // arrive. The oldest is written once the window is full.
+            if pending.len() >= OPEN_WINDOW {
+                write_next(&mut pending, saver).await?;
             }
         }
         events.progress(received);
     }
 
+    while !pending.is_empty() {
+        write_next(&mut pending, saver).await?;
+    }
     if splitter.is_done() {
         Ok(())
     } else {
         Err(DownloadError::Decrypt)
     }
+}
+
+/// Waits for the oldest record in `pending` and writes its plaintext.
+async fn write_next(
+    pending: &mut VecDeque<PendingOpen>,
+    saver: &mut Option<Saver>,
+) -> Result<(), DownloadError> {
+    let (Some(open), Some(saver)) = (pending.pop_front(), saver.as_mut()) else {
+        return Err(DownloadError::Decrypt);
+    };
+    let plaintext = open.finish().await?;
+    saver.write(&plaintext).await.map_err(DownloadError::Save)
 }
 
 /// Reads the next chunk of the body, or `None` at its end.
