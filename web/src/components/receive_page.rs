@@ -93,7 +93,7 @@ fn details_view(details: &FileDetails) -> Html {
             <dt>{ "Size" }</dt>
             <dd data-testid="file-size" data-bytes={details.size.to_string()}>{ format::size(details.size) }</dd>
             <dt>{ "Expires" }</dt>
-            <dd data-testid="expires-at">{ format::local_time(details.expires_at) }</dd>
+            <dd data-testid="expires-at">{ format::local_time(details.expires_at) }{ " (your local time)" }</dd>
         </dl>
     }
 }
