@@ -401,11 +401,15 @@ export function testServerKeepsNoSecrets(environment) {
   });
 }
 
+/** Chromium's console wording for a blocked resource or script. */
+export const CSP_CONSOLE_PATTERN = /content security policy|refused to (load|execute|connect|apply|create|frame)/i;
+
 /**
  * Runs `body(session)` with a fresh BrowserSession on the environment's
  * browser, screenshots its pages into .e2e-artifacts/ if the body throws,
  * closes its contexts and adds its requests to `environment.requests`.
- * Fails the test if any page requested a non-loopback URL.
+ * Then fails the test if any page requested a non-loopback URL, threw an
+ * uncaught error or logged a CSP violation.
  */
 export async function withBrowserSession(testContext, environment, body) {
   const session = new BrowserSession(environment.browser);
@@ -418,9 +422,10 @@ export async function withBrowserSession(testContext, environment, body) {
     await session.close();
     environment.requests.push(...session.requests);
   }
-  if (session.offsiteRequests.length > 0) {
-    throw new Error(`pages requested non-loopback URLs: ${session.offsiteRequests.join(', ')}`);
-  }
+  assert.deepEqual(session.offsiteRequests, [], 'pages requested non-loopback URLs');
+  assert.deepEqual(session.pageErrors.map(redactFragments), [], 'uncaught page errors');
+  const cspErrors = session.consoleErrors.filter((text) => CSP_CONSOLE_PATTERN.test(text));
+  assert.deepEqual(cspErrors.map(redactFragments), [], 'console errors about the Content-Security-Policy');
 }
 
 /** Runs the safebox CLI and returns its exit code, stdout and stderr; never throws on a non-zero exit. */

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { redactFragments } from './secrets.mjs';
-import { testServerKeepsNoSecrets, useSuiteEnvironment, withBrowserSession } from './harness.mjs';
+import {
+  CSP_CONSOLE_PATTERN,
+  testServerKeepsNoSecrets,
+  useSuiteEnvironment,
+  withBrowserSession,
+} from './harness.mjs';
 import { downloadThroughPage, makeRandomFile, openLink, sendThroughPage, sha256OfFile } from './flows.mjs';
 
 /** Parses a Content-Security-Policy header into a map of directive name to its source list. */
@@ -19,8 +24,6 @@ function parseCsp(header) {
   }
   return directives;
 }
-
-const CSP_CONSOLE_PATTERN = /content security policy|refused to (load|execute|connect|apply|create|frame)/i;
 
 describe('headers and CSP', () => {
   const environment = useSuiteEnvironment('headers');
