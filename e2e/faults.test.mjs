@@ -21,6 +21,7 @@ const FILE_SIZE = 400_000;
 
 const isBlobUrl = (url) => url.pathname.startsWith('/blob/');
 const isClaimUrl = (url) => /^\/api\/v1\/files\/[^/]+\/claim$/.test(url.pathname);
+const isInfoUrl = (url) => /^\/api\/v1\/files\/[^/]+\/info$/.test(url.pathname);
 
 describe('faults', () => {
   const environment = useSuiteEnvironment('faults');
@@ -79,6 +80,27 @@ describe('faults', () => {
       environment.sensitive.addLink(link, 'upload retry');
 
       await receiveAndCheck(session, link, file);
+    });
+  });
+
+  test('info network failure offers retry', async (t) => {
+    const file = await makeFile('info retry.bin', 'info retry');
+
+    await withBrowserSession(t, environment, async (session) => {
+      const link = await sendThroughPage(await session.newPage(), environment.server.url, file);
+      environment.sensitive.addLink(link, 'info retry');
+
+      const page = await session.newPage();
+      const restoreNetwork = await failRequests(page, isInfoUrl, 'POST');
+      assert.equal((await openLink(page, link)).kind, 'network');
+
+      restoreNetwork();
+      await page.getByTestId('retry-button').click();
+      await page.getByTestId('file-name').waitFor({ state: 'visible' });
+      assert.equal((await page.getByTestId('file-name').textContent()).trim(), file.name);
+
+      const result = await downloadThroughPage(page, environment.workDir);
+      assert.equal(await sha256OfFile(result.path), file.sha256, 'downloaded bytes differ from the original');
     });
   });
 

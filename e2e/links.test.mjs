@@ -90,6 +90,34 @@ describe('links', () => {
     });
   });
 
+  test('deleted upload shows expired', async (t) => {
+    await withBrowserSession(t, environment, async (session) => {
+      const file = await makeRandomFile(environment.workDir, 'deleted early.bin', 20_000);
+      environment.sensitive.addFile(file, 'deleted early');
+
+      // The page keeps the owner token to itself, so the test reads it from
+      // the create response to delete the upload as its owner would.
+      const page = await session.newPage();
+      const createResponse = page.waitForResponse(
+        (response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/api/v1/uploads',
+      );
+      const link = await sendThroughPage(page, environment.server.url, file);
+      environment.sensitive.addLink(link, 'deleted early');
+      const { id, owner_token: ownerToken } = await (await createResponse).json();
+      assert.equal(id, parseLink(link).id, 'create response is for another upload');
+
+      const deleted = await fetch(`${environment.server.url}/api/v1/uploads/${id}`, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${ownerToken}` },
+      });
+      assert.equal(deleted.status, 204);
+
+      const receivePage = await session.newPage();
+      assert.equal((await openLink(receivePage, link)).kind, 'expired');
+      assert.equal(await receivePage.getByTestId('download-button').count(), 0, 'a deleted upload offers Download');
+    });
+  });
+
   test('send page has no message', async (t) => {
     await withBrowserSession(t, environment, async (session) => {
       const page = await session.newPage();
