@@ -11,6 +11,7 @@ step() { printf '\n[test] == %s ==\n' "$*" >&2; }
 
 step "installing tools"
 scripts/setup.sh
+scripts/setup-aws-tools.sh --lint-tools
 
 step "formatting"
 cargo fmt --all --check
@@ -19,7 +20,10 @@ step "lints"
 cargo clippy --workspace --exclude safebox-web --all-targets -- -D warnings
 cargo clippy -p safebox-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-step "Rust tests (crypto, server, CLI)"
+step "deployment template lint (cfn-lint, checkov)"
+scripts/lint-deploy.sh
+
+step "Rust tests (crypto, server with both backends, CLI)"
 cargo test --workspace --exclude safebox-web
 
 step "WASM tests in headless Chromium"
