@@ -9,9 +9,12 @@
 //
 // Each test file starts its own safebox-server on a free 127.0.0.1 port with
 // a temporary data dir, and its own headless Chromium (/usr/bin/chromium, or
-// SAFEBOX_E2E_CHROMIUM). Chromium sends everything that is not loopback to a
-// closed local port, so a page cannot reach another host. Failure
-// screenshots and server logs go to .e2e-artifacts/.
+// SAFEBOX_E2E_CHROMIUM). Failure screenshots and server logs go to
+// .e2e-artifacts/.
+//
+// Chromium 156 still contacts update and account hosts in the background
+// despite the flags below, so every non-loopback request goes to a proxy on
+// a closed local port, and host names other than localhost do not resolve.
 
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -238,6 +241,7 @@ export async function launchBrowser() {
       ...CHROMIUM_FLAGS,
       `--proxy-server=http://127.0.0.1:${closedPort}`,
       '--proxy-bypass-list=127.0.0.1;localhost;[::1]',
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
     ],
   });
 }
