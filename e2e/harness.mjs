@@ -273,9 +273,12 @@ export class BrowserSession {
     this.requests = [];
   }
 
-  /** Opens a fresh context (no cookies, storage or service workers shared with others). */
-  async newContext() {
-    const context = await this.browser.newContext({ acceptDownloads: true });
+  /**
+   * Opens a fresh context (no cookies, storage or service workers shared
+   * with others). `options` go to Playwright's browser.newContext.
+   */
+  async newContext(options = {}) {
+    const context = await this.browser.newContext({ acceptDownloads: true, ...options });
     context.setDefaultTimeout(30_000);
     context.on('request', (request) => {
       if (!isLoopbackUrl(request.url())) {
@@ -296,8 +299,8 @@ export class BrowserSession {
   }
 
   /** Opens a page in a new context and records its console errors and page errors. */
-  async newPage() {
-    const context = await this.newContext();
+  async newPage(contextOptions = {}) {
+    const context = await this.newContext(contextOptions);
     const page = await context.newPage();
     this.watchPage(page);
     return page;
