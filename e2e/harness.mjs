@@ -229,7 +229,7 @@ export class ServerProcess {
   }
 }
 
-/** Launches headless Chromium with a fresh profile; non-loopback traffic goes to a closed port. */
+/** Launches headless Chromium with a fresh profile, unable to reach any host but this one. */
 export async function launchBrowser() {
   const closedPort = await findFreePort();
   return chromium.launch({
