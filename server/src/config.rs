@@ -31,7 +31,9 @@ const _: () = assert!(DOWNLOAD_URL_TTL < CLAIM_GRACE);
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A URL setting is not an absolute `http` or `https` URL.
-    #[error("invalid {name} {value:?}: expected an absolute http:// or https:// URL without query or fragment")]
+    #[error(
+        "invalid {name} {value:?}: expected an absolute http:// or https:// URL without query or fragment"
+    )]
     InvalidUrl {
         /// Name of the setting.
         name: &'static str,
@@ -162,19 +164,50 @@ mod tests {
 
     #[test]
     fn config_derives_origin_and_page() {
-        let config = Config::new("https://box.example:8443/", None, PathBuf::from("dist"), 1000);
+        let config = Config::new(
+            "https://box.example:8443/",
+            None,
+            PathBuf::from("dist"),
+            1000,
+        );
         let config = config.ok();
-        assert_eq!(config.as_ref().map(Config::public_url), Some("https://box.example:8443"));
-        assert_eq!(config.as_ref().map(Config::public_origin), Some("https://box.example:8443"));
-        assert_eq!(config.as_ref().map(Config::page_url), Some("https://box.example:8443/"));
+        assert_eq!(
+            config.as_ref().map(Config::public_url),
+            Some("https://box.example:8443")
+        );
+        assert_eq!(
+            config.as_ref().map(Config::public_origin),
+            Some("https://box.example:8443")
+        );
+        assert_eq!(
+            config.as_ref().map(Config::page_url),
+            Some("https://box.example:8443/")
+        );
     }
 
     #[test]
     fn config_rejects_bad_urls() {
-        for url in ["box.example", "ftp://box.example", "https://box.example/?a=b", "https://u@box.example", "/relative"] {
-            assert!(Config::new(url, None, PathBuf::from("dist"), 1000).is_err(), "{url}");
+        for url in [
+            "box.example",
+            "ftp://box.example",
+            "https://box.example/?a=b",
+            "https://u@box.example",
+            "/relative",
+        ] {
+            assert!(
+                Config::new(url, None, PathBuf::from("dist"), 1000).is_err(),
+                "{url}"
+            );
         }
-        assert!(Config::new("http://127.0.0.1:1", Some("javascript:x"), PathBuf::new(), 1000).is_err());
+        assert!(
+            Config::new(
+                "http://127.0.0.1:1",
+                Some("javascript:x"),
+                PathBuf::new(),
+                1000
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -62,7 +62,11 @@ pub async fn sweep_once(state: &AppState) -> SweepReport {
         for record in due {
             let id = &record.id;
             let deleted = match state.blobs.delete(id).await {
-                Ok(()) => state.records.mark_deleted(id, now).await.map_err(|error| error.to_string()),
+                Ok(()) => state
+                    .records
+                    .mark_deleted(id, now)
+                    .await
+                    .map_err(|error| error.to_string()),
                 Err(error) => Err(error.to_string()),
             };
             match deleted {

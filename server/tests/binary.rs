@@ -80,7 +80,9 @@ async fn binary_serves_and_stops() {
     });
 
     let base = loop {
-        let line = lines.recv_timeout(Duration::from_secs(20)).expect("start-up line");
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("start-up line");
         if let Some(url) = line.strip_prefix("Safebox server listening on ") {
             break url.to_owned();
         }
@@ -113,6 +115,14 @@ async fn binary_serves_and_stops() {
     assert!(exit.success(), "{exit}");
 
     let output: Vec<String> = lines.try_iter().collect();
-    assert!(output.iter().any(|line| line.contains("SIGTERM")), "{output:?}");
-    assert!(output.iter().any(|line| line.contains("safebox server stopped")), "{output:?}");
+    assert!(
+        output.iter().any(|line| line.contains("SIGTERM")),
+        "{output:?}"
+    );
+    assert!(
+        output
+            .iter()
+            .any(|line| line.contains("safebox server stopped")),
+        "{output:?}"
+    );
 }

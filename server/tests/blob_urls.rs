@@ -30,8 +30,16 @@ fn files_in(server: &TestServer, subdir: &str) -> Vec<String> {
 }
 
 fn assert_nothing_stored(server: &TestServer, case: &str) {
-    assert_eq!(files_in(server, "blobs"), Vec::<String>::new(), "{case}: blobs");
-    assert_eq!(files_in(server, "uploads"), Vec::<String>::new(), "{case}: uploads");
+    assert_eq!(
+        files_in(server, "blobs"),
+        Vec::<String>::new(),
+        "{case}: blobs"
+    );
+    assert_eq!(
+        files_in(server, "uploads"),
+        Vec::<String>::new(),
+        "{case}: uploads"
+    );
 }
 
 /// Replaces the value of query parameter `name` in `url`.
@@ -75,13 +83,41 @@ async fn upload_url_rejects_tampering() {
     let other_id = safebox_server::FileId::generate().to_string();
 
     let cases = [
-        ("changed length", with_param(&upload.upload_url, "len", "999"), 999),
+        (
+            "changed length",
+            with_param(&upload.upload_url, "len", "999"),
+            999,
+        ),
         ("length differs from signed", upload.upload_url.clone(), 999),
-        ("wrong signature", with_param(&upload.upload_url, "sig", &tamper(&signature)), 1000),
-        ("missing signature", with_param(&upload.upload_url, "sig", ""), 1000),
-        ("later expiry", with_param(&upload.upload_url, "exp", &(upload.expires_at + 1).to_string()), 1000),
-        ("download operation", with_param(&upload.upload_url, "op", "get"), 1000),
-        ("other id", upload.upload_url.replace(&upload.id, &other_id), 1000),
+        (
+            "wrong signature",
+            with_param(&upload.upload_url, "sig", &tamper(&signature)),
+            1000,
+        ),
+        (
+            "missing signature",
+            with_param(&upload.upload_url, "sig", ""),
+            1000,
+        ),
+        (
+            "later expiry",
+            with_param(
+                &upload.upload_url,
+                "exp",
+                &(upload.expires_at + 1).to_string(),
+            ),
+            1000,
+        ),
+        (
+            "download operation",
+            with_param(&upload.upload_url, "op", "get"),
+            1000,
+        ),
+        (
+            "other id",
+            upload.upload_url.replace(&upload.id, &other_id),
+            1000,
+        ),
     ];
     for (case, url, len) in cases {
         let (status, body) = put(&server, &url, vec![9u8; len]).await;
@@ -124,7 +160,10 @@ async fn read_status(stream: &mut TcpStream) -> u16 {
 }
 
 fn path_and_query(server: &TestServer, upload: &Upload) -> String {
-    upload.upload_url.trim_start_matches(&server.base).to_owned()
+    upload
+        .upload_url
+        .trim_start_matches(&server.base)
+        .to_owned()
 }
 
 #[tokio::test]
@@ -158,7 +197,11 @@ async fn partial_upload_never_visible() {
     stream.write_all(&upload.ciphertext[..500]).await.unwrap();
     stream.flush().await.unwrap();
     wait_for(|| files_in(&server, "uploads").len() == 1).await;
-    assert_eq!(server.stored_size(&upload.id).await, None, "half an upload is invisible");
+    assert_eq!(
+        server.stored_size(&upload.id).await,
+        None,
+        "half an upload is invisible"
+    );
     assert_eq!(server.complete(&upload).await.0, StatusCode::CONFLICT);
 
     // The client disconnects: the temporary file goes away.
@@ -216,8 +259,14 @@ async fn download_url_rejects_tampering() {
     let expires_at = body["expires_at"].as_u64().unwrap();
 
     let cases = [
-        ("wrong signature", with_param(&url, "sig", &tamper(&param(&url, "sig")))),
-        ("later expiry", with_param(&url, "exp", &(expires_at + 600).to_string())),
+        (
+            "wrong signature",
+            with_param(&url, "sig", &tamper(&param(&url, "sig"))),
+        ),
+        (
+            "later expiry",
+            with_param(&url, "exp", &(expires_at + 600).to_string()),
+        ),
         ("upload operation", with_param(&url, "op", "put")),
     ];
     for (case, url) in cases {
@@ -225,7 +274,11 @@ async fn download_url_rejects_tampering() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{case}");
     }
     let (status, _) = server.get_bytes(&upload.upload_url).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "an upload URL does not download");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an upload URL does not download"
+    );
 
     let (status, bytes) = server.get_bytes(&url).await;
     assert_eq!(status, StatusCode::OK);

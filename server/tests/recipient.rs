@@ -26,7 +26,11 @@ async fn assert_all_not_found(server: &TestServer, id: &str, body: &Value, case:
         let (status, answer) = common::read_json(response).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{case}: {method} {suffix}");
         assert_eq!(answer["error"], "not_found", "{case}: {method} {suffix}");
-        assert_eq!(answer.as_object().map(|fields| fields.len()), Some(2), "{case}: only error and message");
+        assert_eq!(
+            answer.as_object().map(|fields| fields.len()),
+            Some(2),
+            "{case}: only error and message"
+        );
     }
 }
 
@@ -40,11 +44,19 @@ async fn info_returns_metadata() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["size"].as_u64(), Some(500));
     assert_eq!(body["expires_at"].as_u64(), Some(upload.expires_at));
-    assert_eq!(URL_SAFE_NO_PAD.decode(body["metadata"].as_str().unwrap()).unwrap(), record.metadata);
+    assert_eq!(
+        URL_SAFE_NO_PAD
+            .decode(body["metadata"].as_str().unwrap())
+            .unwrap(),
+        record.metadata
+    );
 
     let (status, _) = server.info(&upload.id, &upload.claim_token).await;
     assert_eq!(status, StatusCode::OK, "info burns nothing");
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Active);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Active
+    );
 }
 
 #[tokio::test]
@@ -56,7 +68,11 @@ async fn claim_download_delete_flow() {
     let (status, body) = server.claim(&upload.id, &upload.claim_token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["size"].as_u64(), Some(2000));
-    assert_eq!(body["expires_at"].as_u64(), Some(now + 600), "download URLs live 10 minutes");
+    assert_eq!(
+        body["expires_at"].as_u64(),
+        Some(now + 600),
+        "download URLs live 10 minutes"
+    );
     let download_url = body["download_url"].as_str().unwrap().to_owned();
     assert!(download_url.starts_with(&server.base));
 
@@ -68,10 +84,17 @@ async fn claim_download_delete_flow() {
     let (status, body) = server.delete_file(&upload.id, &upload.claim_token).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(server.stored_size(&upload.id).await, None);
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Deleted);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Deleted
+    );
 
     let (status, body) = server.get_bytes(&download_url).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "the download URL stops working after delete");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the download URL stops working after delete"
+    );
     assert_ne!(body, upload.ciphertext);
 
     let (status, _) = server.delete_file(&upload.id, &upload.claim_token).await;
@@ -83,7 +106,10 @@ async fn second_claim_already_downloaded() {
     let server = TestServer::start().await;
     let upload = server.active_upload(100, 600).await;
     let claimed_at = server.clock.now();
-    assert_eq!(server.claim(&upload.id, &upload.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&upload.id, &upload.claim_token).await.0,
+        StatusCode::OK
+    );
     server.clock.advance(30);
 
     for (case, (status, body)) in [
@@ -95,7 +121,10 @@ async fn second_claim_already_downloaded() {
         assert_eq!(body["downloaded_at"].as_u64(), Some(claimed_at), "{case}");
     }
 
-    assert_eq!(server.delete_file(&upload.id, &upload.claim_token).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.delete_file(&upload.id, &upload.claim_token).await.0,
+        StatusCode::NO_CONTENT
+    );
     let (status, body) = server.claim(&upload.id, &upload.claim_token).await;
     assert_eq!(status, StatusCode::GONE, "claimed and deleted");
     assert_eq!(body["error"], "already_downloaded");
@@ -110,7 +139,10 @@ async fn wrong_tokens_change_nothing() {
         ("wrong token", json!({"claim_token": random_token()})),
         ("owner token", json!({"claim_token": upload.owner_token})),
         ("malformed token", json!({"claim_token": "abc"})),
-        ("token with padding", json!({"claim_token": format!("{}=", upload.claim_token)})),
+        (
+            "token with padding",
+            json!({"claim_token": format!("{}=", upload.claim_token)}),
+        ),
         ("no token", json!({})),
         ("null token", json!({"claim_token": null})),
     ];
@@ -125,13 +157,24 @@ async fn wrong_tokens_change_nothing() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "bare {path} without a body");
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "bare {path} without a body"
+        );
     }
 
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Active);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Active
+    );
     assert_eq!(server.stored_size(&upload.id).await, Some(100));
     let (status, _) = server.claim(&upload.id, &upload.claim_token).await;
-    assert_eq!(status, StatusCode::OK, "the right token still claims afterwards");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the right token still claims afterwards"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +188,10 @@ async fn wrong_token_uniform_in_every_state() {
     assert_all_not_found(&server, &pending.id, &right, "pending with the right token").await;
 
     let claimed = server.active_upload(100, 600).await;
-    assert_eq!(server.claim(&claimed.id, &claimed.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&claimed.id, &claimed.claim_token).await.0,
+        StatusCode::OK
+    );
     assert_all_not_found(&server, &claimed.id, &wrong, "claimed").await;
 
     let deleted = server.active_upload(100, 600).await;
@@ -159,7 +205,13 @@ async fn wrong_token_uniform_in_every_state() {
     server.clock.advance(61);
     assert_all_not_found(&server, &expiring.id, &wrong, "expired").await;
 
-    assert_all_not_found(&server, &safebox_server::FileId::generate().to_string(), &wrong, "unknown id").await;
+    assert_all_not_found(
+        &server,
+        &safebox_server::FileId::generate().to_string(),
+        &wrong,
+        "unknown id",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -171,11 +223,18 @@ async fn expired_link_cannot_be_claimed() {
     for (case, (status, body)) in [
         ("claim", server.claim(&upload.id, &upload.claim_token).await),
         ("info", server.info(&upload.id, &upload.claim_token).await),
-        ("delete", server.delete_file(&upload.id, &upload.claim_token).await),
+        (
+            "delete",
+            server.delete_file(&upload.id, &upload.claim_token).await,
+        ),
     ] {
         assert_eq!(status, StatusCode::GONE, "{case}");
         assert_eq!(body["error"], "expired", "{case}");
-        assert_eq!(body["expires_at"].as_u64(), Some(upload.expires_at), "{case}");
+        assert_eq!(
+            body["expires_at"].as_u64(),
+            Some(upload.expires_at),
+            "{case}"
+        );
     }
 
     let wrong = json!({"claim_token": random_token()});
@@ -216,7 +275,10 @@ async fn delete_before_claim_conflicts() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"], "not_claimed");
     assert_eq!(server.stored_size(&upload.id).await, Some(100));
-    assert_eq!(server.claim(&upload.id, &upload.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&upload.id, &upload.claim_token).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -251,8 +313,10 @@ async fn concurrent_claims_one_wins() {
 
     let record = server.record(&upload.id).await.unwrap();
     let claimed_at = record.claimed_at.unwrap();
-    let losers: Vec<&(StatusCode, Value)> =
-        results.iter().filter(|(status, _)| *status != StatusCode::OK).collect();
+    let losers: Vec<&(StatusCode, Value)> = results
+        .iter()
+        .filter(|(status, _)| *status != StatusCode::OK)
+        .collect();
     assert_eq!(losers.len(), CLAIMS - 1);
     for (status, body) in losers {
         assert_eq!(*status, StatusCode::GONE);
@@ -303,12 +367,19 @@ async fn malformed_ids_touch_no_store() {
         ] {
             let response = server
                 .client
-                .request(method.clone(), server.url(&format!("/api/v1/uploads/{id}{suffix}")))
+                .request(
+                    method.clone(),
+                    server.url(&format!("/api/v1/uploads/{id}{suffix}")),
+                )
                 .bearer_auth(random_token())
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} uploads/{id}{suffix}");
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "{method} uploads/{id}{suffix}"
+            );
         }
     }
     assert_eq!(server.calls.total(), 0, "no store was touched");

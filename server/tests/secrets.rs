@@ -62,7 +62,9 @@ fn read_all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[tokio::test]
@@ -76,8 +78,14 @@ async fn secrets_absent_from_disk_and_logs() {
         .owner_request(Method::GET, &upload, "", &upload.owner_token)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(server.info(&upload.id, &upload.claim_token).await.0, StatusCode::OK);
-    assert_eq!(server.info(&upload.id, &random_token()).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.info(&upload.id, &upload.claim_token).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.info(&upload.id, &random_token()).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     // A client that sends the whole fragment as the id.
     let pasted = format!("{}.{link_secret}", upload.id);
@@ -91,10 +99,15 @@ async fn secrets_absent_from_disk_and_logs() {
 
     let (status, body) = server.claim(&upload.id, &upload.claim_token).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, bytes) = server.get_bytes(body["download_url"].as_str().unwrap()).await;
+    let (status, bytes) = server
+        .get_bytes(body["download_url"].as_str().unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bytes, upload.ciphertext);
-    assert_eq!(server.claim(&upload.id, &upload.claim_token).await.0, StatusCode::GONE);
+    assert_eq!(
+        server.claim(&upload.id, &upload.claim_token).await.0,
+        StatusCode::GONE
+    );
     let (status, _) = server.delete_file(&upload.id, &upload.claim_token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = server
@@ -114,13 +127,20 @@ async fn secrets_absent_from_disk_and_logs() {
 
     let log_text = log.0.lock().unwrap().clone();
     assert!(contains(&log_text, b"file claimed"), "the log was captured");
-    assert!(contains(&log_text, upload.id.as_bytes()), "file ids are logged");
+    assert!(
+        contains(&log_text, upload.id.as_bytes()),
+        "file ids are logged"
+    );
     for (name, secret) in secrets {
         assert!(!contains(&log_text, secret), "{name} in the log");
     }
 
     let files = read_all_files(server.data_dir.path());
-    assert!(files.iter().any(|(path, _)| path.ends_with("records.sqlite3")));
+    assert!(
+        files
+            .iter()
+            .any(|(path, _)| path.ends_with("records.sqlite3"))
+    );
     for (path, contents) in &files {
         for (name, secret) in secrets {
             assert!(!contains(contents, secret), "{name} in {path}");

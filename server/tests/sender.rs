@@ -31,14 +31,27 @@ async fn owner_status(server: &TestServer, upload: &common::Upload) -> (StatusCo
 async fn create_returns_upload() {
     let server = TestServer::start().await;
     let now = server.clock.now();
-    let (status, body) = server.post_json("/api/v1/uploads", &upload_request(100, 3600)).await;
+    let (status, body) = server
+        .post_json("/api/v1/uploads", &upload_request(100, 3600))
+        .await;
 
     assert_eq!(status, StatusCode::CREATED);
     let id = body["id"].as_str().unwrap();
     assert_eq!(id.len(), 16);
-    assert!(body["upload_url"].as_str().unwrap().starts_with(&server.base));
+    assert!(
+        body["upload_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&server.base)
+    );
     assert!(body["upload_headers"].is_object());
-    assert_eq!(URL_SAFE_NO_PAD.decode(body["owner_token"].as_str().unwrap()).unwrap().len(), 32);
+    assert_eq!(
+        URL_SAFE_NO_PAD
+            .decode(body["owner_token"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        32
+    );
     assert_eq!(body["expires_at"].as_u64(), Some(now + 3600));
 
     let record = server.record(id).await.unwrap();
@@ -52,15 +65,42 @@ async fn create_rejects_invalid_fields() {
     let server = TestServer::start().await;
     let valid_hash = claim_hash_of(&random_token());
     let cases = [
-        ("size below minimum", json!({"size": 43, "expires_in": 60, "claim_hash": valid_hash, "metadata": ""})),
-        ("expiry too short", json!({"size": 44, "expires_in": 59, "claim_hash": valid_hash, "metadata": ""})),
-        ("expiry too long", json!({"size": 44, "expires_in": 86401, "claim_hash": valid_hash, "metadata": ""})),
-        ("short claim hash", json!({"size": 44, "expires_in": 60, "claim_hash": "AAAA", "metadata": ""})),
-        ("padded claim hash", json!({"size": 44, "expires_in": 60, "claim_hash": format!("{valid_hash}="), "metadata": ""})),
-        ("metadata not base64url", json!({"size": 44, "expires_in": 60, "claim_hash": valid_hash, "metadata": "a+b/"})),
-        ("metadata over 4096 bytes", json!({"size": 44, "expires_in": 60, "claim_hash": valid_hash, "metadata": URL_SAFE_NO_PAD.encode(vec![0u8; 4097])})),
-        ("missing field", json!({"size": 44, "expires_in": 60, "claim_hash": valid_hash})),
-        ("negative size", json!({"size": -1, "expires_in": 60, "claim_hash": valid_hash, "metadata": ""})),
+        (
+            "size below minimum",
+            json!({"size": 43, "expires_in": 60, "claim_hash": valid_hash, "metadata": ""}),
+        ),
+        (
+            "expiry too short",
+            json!({"size": 44, "expires_in": 59, "claim_hash": valid_hash, "metadata": ""}),
+        ),
+        (
+            "expiry too long",
+            json!({"size": 44, "expires_in": 86401, "claim_hash": valid_hash, "metadata": ""}),
+        ),
+        (
+            "short claim hash",
+            json!({"size": 44, "expires_in": 60, "claim_hash": "AAAA", "metadata": ""}),
+        ),
+        (
+            "padded claim hash",
+            json!({"size": 44, "expires_in": 60, "claim_hash": format!("{valid_hash}="), "metadata": ""}),
+        ),
+        (
+            "metadata not base64url",
+            json!({"size": 44, "expires_in": 60, "claim_hash": valid_hash, "metadata": "a+b/"}),
+        ),
+        (
+            "metadata over 4096 bytes",
+            json!({"size": 44, "expires_in": 60, "claim_hash": valid_hash, "metadata": URL_SAFE_NO_PAD.encode(vec![0u8; 4097])}),
+        ),
+        (
+            "missing field",
+            json!({"size": 44, "expires_in": 60, "claim_hash": valid_hash}),
+        ),
+        (
+            "negative size",
+            json!({"size": -1, "expires_in": 60, "claim_hash": valid_hash, "metadata": ""}),
+        ),
     ];
     for (case, body) in cases {
         let (status, answer) = server.post_json("/api/v1/uploads", &body).await;
@@ -82,7 +122,11 @@ async fn create_accepts_limits() {
             "metadata": URL_SAFE_NO_PAD.encode(vec![7u8; 4096]),
         });
         let (status, answer) = server.post_json("/api/v1/uploads", &body).await;
-        assert_eq!(status, StatusCode::CREATED, "size {size}, expires_in {expires_in}: {answer}");
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "size {size}, expires_in {expires_in}: {answer}"
+        );
     }
 }
 
@@ -129,7 +173,10 @@ async fn create_rejects_non_json() {
             .unwrap();
         let (status, answer) = common::read_json(response).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type} {body:?}");
-        assert_eq!(answer["error"], "invalid_request", "{content_type} {body:?}");
+        assert_eq!(
+            answer["error"], "invalid_request",
+            "{content_type} {body:?}"
+        );
     }
 }
 
@@ -137,13 +184,21 @@ async fn create_rejects_non_json() {
 async fn complete_activates_upload() {
     let server = TestServer::start().await;
     let upload = server.create_upload(1000, 600).await;
-    assert_eq!(server.put_ciphertext(&upload, upload.ciphertext.clone()).await, StatusCode::OK);
+    assert_eq!(
+        server
+            .put_ciphertext(&upload, upload.ciphertext.clone())
+            .await,
+        StatusCode::OK
+    );
 
     let (status, body) = server.complete(&upload).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["state"], "active");
     assert_eq!(body["expires_at"].as_u64(), Some(upload.expires_at));
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Active);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Active
+    );
 
     let (status, body) = server.complete(&upload).await;
     assert_eq!(status, StatusCode::OK, "a repeated complete succeeds");
@@ -158,10 +213,17 @@ async fn complete_before_upload_conflicts() {
     let (status, body) = server.complete(&upload).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"], "incomplete_upload");
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Pending);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Pending
+    );
 
     let (status, _) = server.claim(&upload.id, &upload.claim_token).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a pending upload cannot be claimed");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a pending upload cannot be claimed"
+    );
 }
 
 #[tokio::test]
@@ -172,18 +234,38 @@ async fn complete_with_short_object_conflicts() {
 
     // A complete object of another size, as a misbehaving storage might
     // hold: the presigned URL itself cannot write one.
-    let short = server.state.blobs.presign_upload(&id, 999, upload.expires_at).await.unwrap();
-    let status = server.client.put(&short.url).body(vec![1u8; 999]).send().await.unwrap().status();
+    let short = server
+        .state
+        .blobs
+        .presign_upload(&id, 999, upload.expires_at)
+        .await
+        .unwrap();
+    let status = server
+        .client
+        .put(&short.url)
+        .body(vec![1u8; 999])
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(server.stored_size(&upload.id).await, Some(999));
 
     let (status, body) = server.complete(&upload).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"], "incomplete_upload");
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Pending);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Pending
+    );
 
     // Retrying the PUT with the right length, then complete, is allowed.
-    assert_eq!(server.put_ciphertext(&upload, upload.ciphertext.clone()).await, StatusCode::OK);
+    assert_eq!(
+        server
+            .put_ciphertext(&upload, upload.ciphertext.clone())
+            .await,
+        StatusCode::OK
+    );
     let (status, _) = server.complete(&upload).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -192,14 +274,22 @@ async fn complete_with_short_object_conflicts() {
 async fn complete_after_expiry_is_gone() {
     let server = TestServer::start().await;
     let upload = server.create_upload(100, 60).await;
-    assert_eq!(server.put_ciphertext(&upload, upload.ciphertext.clone()).await, StatusCode::OK);
+    assert_eq!(
+        server
+            .put_ciphertext(&upload, upload.ciphertext.clone())
+            .await,
+        StatusCode::OK
+    );
     server.clock.advance(60);
 
     let (status, body) = server.complete(&upload).await;
     assert_eq!(status, StatusCode::GONE);
     assert_eq!(body["error"], "expired");
     assert_eq!(body["expires_at"].as_u64(), Some(upload.expires_at));
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Pending);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Pending
+    );
 }
 
 #[tokio::test]
@@ -214,8 +304,14 @@ async fn owner_endpoints_reject_wrong_token() {
             (Method::DELETE, ""),
             (Method::POST, "/complete"),
         ] {
-            let (status, body) = server.owner_request(method.clone(), &upload, suffix, token).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {suffix} with {token:?}");
+            let (status, body) = server
+                .owner_request(method.clone(), &upload, suffix, token)
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{method} {suffix} with {token:?}"
+            );
             assert_eq!(body["error"], "not_found");
         }
     }
@@ -226,12 +322,21 @@ async fn owner_endpoints_reject_wrong_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::NOT_FOUND, "no Authorization header");
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "no Authorization header"
+    );
 
     // The claim token is not an owner token.
-    let (status, _) = server.owner_request(Method::GET, &upload, "", &upload.claim_token).await;
+    let (status, _) = server
+        .owner_request(Method::GET, &upload, "", &upload.claim_token)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(server.record(&upload.id).await.unwrap().state, RecordState::Active);
+    assert_eq!(
+        server.record(&upload.id).await.unwrap().state,
+        RecordState::Active
+    );
     assert_eq!(server.stored_size(&upload.id).await, Some(100));
 }
 
@@ -247,18 +352,29 @@ async fn owner_status_follows_lifecycle() {
     assert_eq!(body["expires_at"].as_u64(), Some(upload.expires_at));
     assert!(body["downloaded_at"].is_null());
 
-    assert_eq!(server.put_ciphertext(&upload, upload.ciphertext.clone()).await, StatusCode::OK);
+    assert_eq!(
+        server
+            .put_ciphertext(&upload, upload.ciphertext.clone())
+            .await,
+        StatusCode::OK
+    );
     assert_eq!(server.complete(&upload).await.0, StatusCode::OK);
     assert_eq!(owner_status(&server, &upload).await.1["state"], "active");
 
     server.clock.advance(5);
     let claimed_at = server.clock.now();
-    assert_eq!(server.claim(&upload.id, &upload.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&upload.id, &upload.claim_token).await.0,
+        StatusCode::OK
+    );
     let (_, body) = owner_status(&server, &upload).await;
     assert_eq!(body["state"], "downloaded");
     assert_eq!(body["downloaded_at"].as_u64(), Some(claimed_at));
 
-    assert_eq!(server.delete_file(&upload.id, &upload.claim_token).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.delete_file(&upload.id, &upload.claim_token).await.0,
+        StatusCode::NO_CONTENT
+    );
     let (_, body) = owner_status(&server, &upload).await;
     assert_eq!(body["state"], "downloaded");
     assert_eq!(body["downloaded_at"].as_u64(), Some(claimed_at));
@@ -269,7 +385,9 @@ async fn owner_status_reports_expired() {
     let server = TestServer::start().await;
     let upload = server.active_upload(100, 60).await;
     server.clock.advance(60);
-    let (status, body) = server.owner_request(Method::GET, &upload, "", &upload.owner_token).await;
+    let (status, body) = server
+        .owner_request(Method::GET, &upload, "", &upload.owner_token)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["state"], "expired");
 }
@@ -279,13 +397,17 @@ async fn owner_delete_removes_ciphertext() {
     let server = TestServer::start().await;
     let upload = server.active_upload(100, 600).await;
 
-    let (status, body) = server.owner_request(Method::DELETE, &upload, "", &upload.owner_token).await;
+    let (status, body) = server
+        .owner_request(Method::DELETE, &upload, "", &upload.owner_token)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(server.stored_size(&upload.id).await, None);
     let record = server.record(&upload.id).await.unwrap();
     assert_eq!(record.state, RecordState::Deleted);
 
-    let (_, body) = server.owner_request(Method::GET, &upload, "", &upload.owner_token).await;
+    let (_, body) = server
+        .owner_request(Method::GET, &upload, "", &upload.owner_token)
+        .await;
     assert_eq!(body["state"], "deleted");
 
     let (status, body) = server.claim(&upload.id, &upload.claim_token).await;
@@ -293,7 +415,9 @@ async fn owner_delete_removes_ciphertext() {
     assert_eq!(body["error"], "expired");
     assert_eq!(body["expires_at"].as_u64(), Some(upload.expires_at));
 
-    let (status, _) = server.owner_request(Method::DELETE, &upload, "", &upload.owner_token).await;
+    let (status, _) = server
+        .owner_request(Method::DELETE, &upload, "", &upload.owner_token)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "a repeated delete succeeds");
 }
 
@@ -301,14 +425,27 @@ async fn owner_delete_removes_ciphertext() {
 async fn config_endpoints_describe_server() {
     let server = TestServer::start().await;
 
-    let response = server.client.get(server.url("/api/v1/config")).send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/api/v1/config"))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = common::read_json(response).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["page_url"], format!("{}/", server.base));
-    assert_eq!(body["max_size"].as_u64(), Some(server.state.config.max_size));
+    assert_eq!(
+        body["max_size"].as_u64(),
+        Some(server.state.config.max_size)
+    );
     assert_eq!(body["max_expires_in"].as_u64(), Some(86_400));
 
-    let response = server.client.get(server.url("/config.json")).send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/config.json"))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = common::read_json(response).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["api_url"], server.base);

@@ -17,7 +17,10 @@ use safebox_server::sweeper::{self, STALE_BLOB_AGE, SweepReport};
 async fn sweeper_deletes_unconfirmed_claim() {
     let server = TestServer::start().await;
     let upload = server.active_upload(100, 86_400).await;
-    assert_eq!(server.claim(&upload.id, &upload.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&upload.id, &upload.claim_token).await.0,
+        StatusCode::OK
+    );
 
     server.clock.advance(CLAIM_GRACE - 1);
     let report = sweeper::sweep_once(&server.state).await;
@@ -43,11 +46,17 @@ async fn sweeper_waits_grace_past_expiry() {
     let server = TestServer::start().await;
     let upload = server.active_upload(100, 60).await;
     server.clock.advance(59);
-    assert_eq!(server.claim(&upload.id, &upload.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&upload.id, &upload.claim_token).await.0,
+        StatusCode::OK
+    );
 
     server.clock.advance(10);
     let report = sweeper::sweep_once(&server.state).await;
-    assert_eq!(report.deleted, 0, "a claim just before expiry keeps its grace period");
+    assert_eq!(
+        report.deleted, 0,
+        "a claim just before expiry keeps its grace period"
+    );
     assert_eq!(server.stored_size(&upload.id).await, Some(100));
 
     server.clock.advance(CLAIM_GRACE);
@@ -62,7 +71,12 @@ async fn sweeper_deletes_expired_uploads() {
     let server = TestServer::start().await;
     let active = server.active_upload(100, 60).await;
     let pending = server.create_upload(100, 60).await;
-    assert_eq!(server.put_ciphertext(&pending, pending.ciphertext.clone()).await, StatusCode::OK);
+    assert_eq!(
+        server
+            .put_ciphertext(&pending, pending.ciphertext.clone())
+            .await,
+        StatusCode::OK
+    );
     let later = server.active_upload(100, 3600).await;
 
     let report = sweeper::sweep_once(&server.state).await;
@@ -81,14 +95,20 @@ async fn sweeper_deletes_expired_uploads() {
     }
 
     assert_eq!(server.stored_size(&later.id).await, Some(100));
-    assert_eq!(server.claim(&later.id, &later.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&later.id, &later.claim_token).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn sweeper_purges_confirmed_after_expiry() {
     let server = TestServer::start().await;
     let upload = server.active_upload(100, 600).await;
-    assert_eq!(server.claim(&upload.id, &upload.claim_token).await.0, StatusCode::OK);
+    assert_eq!(
+        server.claim(&upload.id, &upload.claim_token).await.0,
+        StatusCode::OK
+    );
     let (status, _) = server.delete_file(&upload.id, &upload.claim_token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
@@ -102,7 +122,10 @@ async fn sweeper_purges_confirmed_after_expiry() {
     server.clock.advance(1);
     let report = sweeper::sweep_once(&server.state).await;
     assert_eq!(report.purged, 1);
-    assert_eq!(server.info(&upload.id, &upload.claim_token).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.info(&upload.id, &upload.claim_token).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -116,7 +139,12 @@ async fn sweeper_removes_stale_blobs() {
 
     // The upload URL is still valid, so a late PUT leaves a blob that no
     // live record refers to.
-    assert_eq!(server.put_ciphertext(&upload, upload.ciphertext.clone()).await, StatusCode::OK);
+    assert_eq!(
+        server
+            .put_ciphertext(&upload, upload.ciphertext.clone())
+            .await,
+        StatusCode::OK
+    );
     assert_eq!(server.stored_size(&upload.id).await, Some(100));
 
     let report = sweeper::sweep_once(&server.state).await;
@@ -150,5 +178,8 @@ async fn sweeper_task_runs_on_interval() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     task.abort();
-    assert!(deleted, "the sweeper task deleted the expired file within 2 s");
+    assert!(
+        deleted,
+        "the sweeper task deleted the expired file within 2 s"
+    );
 }

@@ -13,7 +13,8 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
 
-const INLINE_SCRIPT: &str = "\nimport init from '/safebox-web-1a2b3c4d5e6f7a8b.js';\nawait init();\n";
+const INLINE_SCRIPT: &str =
+    "\nimport init from '/safebox-web-1a2b3c4d5e6f7a8b.js';\nawait init();\n";
 
 fn write_web_app(dir: &Path) {
     let index = format!(
@@ -23,10 +24,18 @@ fn write_web_app(dir: &Path) {
          <script src=\"/extra.js\"></script></head><body></body></html>"
     );
     std::fs::write(dir.join("index.html"), index).unwrap();
-    std::fs::write(dir.join("safebox-web-1a2b3c4d5e6f7a8b_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(
+        dir.join("safebox-web-1a2b3c4d5e6f7a8b_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .unwrap();
     std::fs::write(dir.join("style-0123456789abcdef.css"), "body{}").unwrap();
     std::fs::write(dir.join("favicon.svg"), "<svg/>").unwrap();
-    std::fs::write(dir.join("sw.js"), "self.addEventListener('fetch', () => {});").unwrap();
+    std::fs::write(
+        dir.join("sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .unwrap();
 }
 
 async fn server_with_web_app() -> (TestServer, tempfile::TempDir) {
@@ -61,11 +70,18 @@ fn assert_security_headers(headers: &HeaderMap, case: &str) {
         "base-uri 'none'",
         "form-action 'none'",
     ] {
-        assert!(policy.contains(directive), "{case}: {directive} in {policy}");
+        assert!(
+            policy.contains(directive),
+            "{case}: {directive} in {policy}"
+        );
     }
     assert!(!policy.contains("unsafe-inline"), "{case}: {policy}");
     assert_eq!(header(headers, "referrer-policy"), "no-referrer", "{case}");
-    assert_eq!(header(headers, "x-content-type-options"), "nosniff", "{case}");
+    assert_eq!(
+        header(headers, "x-content-type-options"),
+        "nosniff",
+        "{case}"
+    );
 }
 
 #[tokio::test]
@@ -78,10 +94,21 @@ async fn api_responses_carry_headers() {
     let requests = [
         ("config", server.client.get(server.url("/api/v1/config"))),
         ("web config", server.client.get(server.url("/config.json"))),
-        ("error", server.client.post(server.url("/api/v1/files/AAAAAAAAAAAAAAAA/info"))),
-        ("unknown API path", server.client.get(server.url("/api/v2/anything"))),
+        (
+            "error",
+            server
+                .client
+                .post(server.url("/api/v1/files/AAAAAAAAAAAAAAAA/info")),
+        ),
+        (
+            "unknown API path",
+            server.client.get(server.url("/api/v2/anything")),
+        ),
         ("download", server.client.get(&download_url)),
-        ("bad signature", server.client.get(format!("{download_url}x"))),
+        (
+            "bad signature",
+            server.client.get(format!("{download_url}x")),
+        ),
     ];
     for (case, request) in requests {
         let response = request.send().await.unwrap();
@@ -99,7 +126,12 @@ async fn api_responses_carry_headers() {
 #[tokio::test]
 async fn unknown_api_path_is_json_404() {
     let server = TestServer::start().await;
-    let response = server.client.get(server.url("/api/v1/nothing")).send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/api/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = common::read_json(response).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "not_found");
@@ -108,21 +140,33 @@ async fn unknown_api_path_is_json_404() {
 #[tokio::test]
 async fn index_csp_admits_inline_script() {
     let (server, _root) = server_with_web_app().await;
-    let script_hash = format!("'sha256-{}'", STANDARD.encode(Sha256::digest(INLINE_SCRIPT)));
+    let script_hash = format!(
+        "'sha256-{}'",
+        STANDARD.encode(Sha256::digest(INLINE_SCRIPT))
+    );
 
     for path in ["/", "/index.html"] {
         let response = server.client.get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let headers = response.headers().clone();
         assert_security_headers(&headers, path);
-        assert!(header(&headers, "content-type").starts_with("text/html"), "{path}");
+        assert!(
+            header(&headers, "content-type").starts_with("text/html"),
+            "{path}"
+        );
         assert_eq!(header(&headers, "cache-control"), "no-store", "{path}");
         let policy = header(&headers, "content-security-policy");
         assert!(
-            policy.contains(&format!("script-src 'self' 'wasm-unsafe-eval' {script_hash}")),
+            policy.contains(&format!(
+                "script-src 'self' 'wasm-unsafe-eval' {script_hash}"
+            )),
             "{path}: {policy}"
         );
-        assert_eq!(policy.matches("'sha256-").count(), 1, "only the inline script: {policy}");
+        assert_eq!(
+            policy.matches("'sha256-").count(),
+            1,
+            "only the inline script: {policy}"
+        );
         let body = response.text().await.unwrap();
         assert!(body.contains(INLINE_SCRIPT), "{path}");
     }
@@ -132,8 +176,16 @@ async fn index_csp_admits_inline_script() {
 async fn hashed_assets_cached_long() {
     let (server, _root) = server_with_web_app().await;
     let cases = [
-        ("/safebox-web-1a2b3c4d5e6f7a8b_bg.wasm", "application/wasm", "public, max-age=31536000, immutable"),
-        ("/style-0123456789abcdef.css", "text/css", "public, max-age=31536000, immutable"),
+        (
+            "/safebox-web-1a2b3c4d5e6f7a8b_bg.wasm",
+            "application/wasm",
+            "public, max-age=31536000, immutable",
+        ),
+        (
+            "/style-0123456789abcdef.css",
+            "text/css",
+            "public, max-age=31536000, immutable",
+        ),
         ("/favicon.svg", "image/svg+xml", "no-store"),
     ];
     for (path, content_type, cache) in cases {
@@ -141,7 +193,10 @@ async fn hashed_assets_cached_long() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let headers = response.headers();
         assert_security_headers(headers, path);
-        assert!(header(headers, "content-type").starts_with(content_type), "{path}");
+        assert!(
+            header(headers, "content-type").starts_with(content_type),
+            "{path}"
+        );
         assert_eq!(header(headers, "cache-control"), cache, "{path}");
     }
 }
@@ -149,7 +204,12 @@ async fn hashed_assets_cached_long() {
 #[tokio::test]
 async fn service_worker_allowed_at_root() {
     let (server, _root) = server_with_web_app().await;
-    let response = server.client.get(server.url("/sw.js")).send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/sw.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers();
     assert_eq!(header(headers, "service-worker-allowed"), "/");
@@ -160,7 +220,12 @@ async fn service_worker_allowed_at_root() {
 #[tokio::test]
 async fn web_dir_stays_contained() {
     let (server, _root) = server_with_web_app().await;
-    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/missing.js"] {
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/missing.js",
+    ] {
         let response = server.client.get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         let body = response.text().await.unwrap();
@@ -178,6 +243,11 @@ async fn missing_web_app_explains() {
     assert!(text.contains("not built"), "{text}");
     assert!(text.contains("scripts/run-local.sh"), "{text}");
 
-    let response = server.client.get(server.url("/sw.js")).send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/sw.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

@@ -90,7 +90,9 @@ impl ApiError {
             Self::IncompleteUpload => "the upload is missing or has a different size; \
                  send the whole ciphertext with the upload URL, then complete again"
                 .to_owned(),
-            Self::NotClaimed => "the file has not been claimed; claim it before deleting".to_owned(),
+            Self::NotClaimed => {
+                "the file has not been claimed; claim it before deleting".to_owned()
+            }
             Self::AlreadyDownloaded { .. } => {
                 "the file has already been downloaded, and each link works once".to_owned()
             }
@@ -171,7 +173,11 @@ pub fn respond<T: IntoResponse>(
 /// Answers a path whose id is malformed with the same `404` as an unknown
 /// id. The text is not logged: it may be a pasted link with its secret.
 pub fn reject_malformed_id(operation: &'static str) -> Response {
-    tracing::info!(operation, code = "not_found", "request rejected: malformed file id");
+    tracing::info!(
+        operation,
+        code = "not_found",
+        "request rejected: malformed file id"
+    );
     ApiError::NotFound.into_response()
 }
 

@@ -67,7 +67,10 @@ pub async fn security_headers(
         .or_insert_with(|| headers.policy.clone());
     map.entry(header::CACHE_CONTROL)
         .or_insert_with(|| HeaderValue::from_static(NO_STORE));
-    map.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    map.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     map.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

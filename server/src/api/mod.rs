@@ -45,7 +45,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/uploads/{id}",
             get(sender::upload_status).delete(sender::delete_upload),
         )
-        .route("/api/v1/uploads/{id}/complete", post(sender::complete_upload))
+        .route(
+            "/api/v1/uploads/{id}/complete",
+            post(sender::complete_upload),
+        )
         .route("/api/v1/files/{id}", delete(recipient::delete_file))
         .route("/api/v1/files/{id}/info", post(recipient::file_info))
         .route("/api/v1/files/{id}/claim", post(recipient::claim_file))

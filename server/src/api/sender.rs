@@ -112,7 +112,10 @@ async fn create_record(state: &AppState, body: CreateUploadRequest) -> Result<Re
         }
     };
 
-    let upload = state.blobs.presign_upload(&id, body.size, expires_at).await?;
+    let upload = state
+        .blobs
+        .presign_upload(&id, body.size, expires_at)
+        .await?;
     tracing::info!(file_id = %id, size = body.size, expires_at, "upload created");
 
     let owner_token = owner_token.to_base64();

@@ -65,7 +65,10 @@ pub(super) async fn index(State(state): State<AppState>) -> Response {
         }
         Err(error) => {
             tracing::error!(path = %path.display(), %error, "failed to read index.html");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "failed to read the web app\n")
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "failed to read the web app\n",
+            )
                 .into_response();
         }
     };
@@ -98,7 +101,10 @@ pub(super) async fn service_worker(State(state): State<AppState>) -> Response {
             [
                 (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
                 (header::CACHE_CONTROL, NO_STORE),
-                (header::HeaderName::from_static("service-worker-allowed"), "/"),
+                (
+                    header::HeaderName::from_static("service-worker-allowed"),
+                    "/",
+                ),
             ],
             script,
         )
@@ -133,9 +139,10 @@ pub(super) async fn asset(State(state): State<AppState>, request: Request) -> Re
     } else {
         NO_STORE
     };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(header_value));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(header_value),
+    );
     response
 }
 
@@ -151,9 +158,9 @@ fn is_content_hashed(file_name: &str) -> bool {
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     let segments: Vec<&str> = stem.split('-').collect();
     segments.len() >= 2
-        && segments.iter().any(|segment| {
-            (8..=16).contains(&segment.len()) && segment.chars().all(is_hex_digit)
-        })
+        && segments
+            .iter()
+            .any(|segment| (8..=16).contains(&segment.len()) && segment.chars().all(is_hex_digit))
 }
 
 fn is_hex_digit(character: char) -> bool {

@@ -90,10 +90,10 @@ impl LocalBlobStore {
     where
         S: Stream<Item = Result<Bytes, axum::Error>> + Unpin,
     {
-        let temp = TempFile::new(self.upload_dir.join(format!(
-            "{id}.{:016x}.part",
-            OsRng.next_u64()
-        )));
+        let temp = TempFile::new(
+            self.upload_dir
+                .join(format!("{id}.{:016x}.part", OsRng.next_u64())),
+        );
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

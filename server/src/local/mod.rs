@@ -87,12 +87,11 @@ impl LocalBackend {
         })?;
 
         let database_path = data_dir.join("records.sqlite3");
-        let records = SqliteRecordStore::open(&database_path).map_err(|source| {
-            LocalError::Database {
+        let records =
+            SqliteRecordStore::open(&database_path).map_err(|source| LocalError::Database {
                 path: database_path,
                 source,
-            }
-        })?;
+            })?;
 
         let blobs = LocalBlobStore::new(
             blob_dir,

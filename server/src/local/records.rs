@@ -89,11 +89,9 @@ impl SqliteRecordStore {
 fn migrate(connection: &Connection) -> Result<(), rusqlite::Error> {
     let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     match version {
-        0 => {
-            connection.execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))
-        }
+        0 => connection.execute_batch(&format!(
+            "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        )),
         SCHEMA_VERSION => Ok(()),
         other => Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
@@ -141,7 +139,8 @@ impl RecordStore for SqliteRecordStore {
     async fn activate(&self, id: &FileId, now: u64) -> Result<ActivateOutcome, StoreError> {
         let id = id.clone();
         self.run(move |connection| {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let changed = transaction.execute(
                 "UPDATE records SET state = 'active' \
                  WHERE id = ?1 AND state = 'pending' AND expires_at > ?2",
@@ -167,7 +166,8 @@ impl RecordStore for SqliteRecordStore {
         let id = id.clone();
         let claim_hash = *claim_hash;
         self.run(move |connection| {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let Some(record) = select_record(&transaction, &id)? else {
                 return Ok(ClaimOutcome::NotFound);
             };

@@ -62,7 +62,11 @@ async fn upload(
             tracing::info!(file_id = %id, size = len, "blob stored");
             StatusCode::OK.into_response()
         }
-        Err(error @ (UploadError::TooLong { .. } | UploadError::TooShort { .. } | UploadError::Body(_))) => {
+        Err(
+            error @ (UploadError::TooLong { .. }
+            | UploadError::TooShort { .. }
+            | UploadError::Body(_)),
+        ) => {
             tracing::info!(file_id = %id, %error, "blob upload rejected");
             let body = json!({
                 "error": "incomplete_body",

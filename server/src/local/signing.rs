@@ -118,7 +118,9 @@ impl BlobSigner {
     /// and none can contain a newline, so no two requests share a message.
     fn mac(&self, operation: BlobOperation, id: &FileId, expires_at: u64) -> Hmac<Sha256> {
         let message = match operation {
-            BlobOperation::Put { len } => format!("safebox blob v1\nPUT\n{id}\n{len}\n{expires_at}"),
+            BlobOperation::Put { len } => {
+                format!("safebox blob v1\nPUT\n{id}\n{len}\n{expires_at}")
+            }
             BlobOperation::Get => format!("safebox blob v1\nGET\n{id}\n-\n{expires_at}"),
         };
         // HMAC takes keys of any length (longer ones are hashed first), so

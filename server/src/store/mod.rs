@@ -11,6 +11,6 @@ mod record;
 
 pub use blob::{BlobError, BlobStore, PresignedRequest};
 pub use record::{
-    ActivateOutcome, ClaimOutcome, NewRecord, Record, RecordState, RecordStore, RecipientStatus,
+    ActivateOutcome, ClaimOutcome, NewRecord, RecipientStatus, Record, RecordState, RecordStore,
     StoreError,
 };
