@@ -18,7 +18,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,9 +53,14 @@ const SERVER_STOP_TIMEOUT_MS = 5_000;
 
 /** Child processes still running, killed when Node exits even after a crash. */
 const runningChildren = new Set();
+/** Temporary directories not yet removed, removed when Node exits. */
+const temporaryDirs = new Set();
 process.on('exit', () => {
   for (const child of runningChildren) {
     child.kill('SIGKILL');
+  }
+  for (const directory of temporaryDirs) {
+    rmSync(directory, { recursive: true, force: true });
   }
 });
 // Node skips 'exit' handlers when a signal ends it, so a signal becomes an
@@ -133,6 +138,7 @@ export class ServerProcess {
   static async startOnce(label) {
     const port = await findFreePort();
     const workDir = await mkdtemp(join(tmpdir(), `safebox-e2e-${label}-`));
+    temporaryDirs.add(workDir);
     const dataDir = join(workDir, 'data');
     await mkdir(dataDir);
     const logPath = join(workDir, 'server.log');
@@ -159,6 +165,7 @@ export class ServerProcess {
       await server.stop();
       const log = await readFile(logPath, 'utf8').catch(() => '');
       await rm(workDir, { recursive: true, force: true });
+      temporaryDirs.delete(workDir);
       if (/cannot listen|address already in use/i.test(log)) {
         throw new PortTakenError(error.message);
       }
@@ -226,6 +233,7 @@ export class ServerProcess {
     await mkdir(ARTIFACTS_DIR, { recursive: true });
     await copyFile(this.logPath, join(ARTIFACTS_DIR, `${this.label}-server.log`)).catch(() => {});
     await rm(this.workDir, { recursive: true, force: true });
+    temporaryDirs.delete(this.workDir);
   }
 }
 
@@ -361,6 +369,7 @@ export function useSuiteEnvironment(label) {
   before(async () => {
     checkPrerequisites();
     environment.workDir = await mkdtemp(join(tmpdir(), `safebox-e2e-${label}-files-`));
+    temporaryDirs.add(environment.workDir);
     environment.server = await ServerProcess.start(label);
     environment.browser = await launchBrowser();
   });
@@ -370,6 +379,7 @@ export function useSuiteEnvironment(label) {
     await environment.server?.dispose();
     if (environment.workDir) {
       await rm(environment.workDir, { recursive: true, force: true });
+      temporaryDirs.delete(environment.workDir);
     }
   });
 
