@@ -7,11 +7,23 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{TestServer, random_token};
+use common::{Backend, TestServer, random_token};
 use reqwest::StatusCode;
 use safebox_server::Clock;
 use safebox_server::store::RecordState;
 use serde_json::{Value, json};
+
+common::test_on_each_backend! {
+    info_returns_metadata,
+    claim_download_delete_flow,
+    second_claim_already_downloaded,
+    wrong_tokens_change_nothing,
+    wrong_token_uniform_in_every_state,
+    expired_link_cannot_be_claimed,
+    claim_one_second_before_expiry,
+    delete_before_claim_conflicts,
+    malformed_ids_touch_no_store,
+}
 
 /// Sends info, claim and delete with `body` and asserts each is the plain
 /// `404`.
@@ -34,9 +46,8 @@ async fn assert_all_not_found(server: &TestServer, id: &str, body: &Value, case:
     }
 }
 
-#[tokio::test]
-async fn info_returns_metadata() {
-    let server = TestServer::start().await;
+async fn info_returns_metadata(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(500, 600).await;
     let record = server.record(&upload.id).await.unwrap();
 
@@ -59,9 +70,8 @@ async fn info_returns_metadata() {
     );
 }
 
-#[tokio::test]
-async fn claim_download_delete_flow() {
-    let server = TestServer::start().await;
+async fn claim_download_delete_flow(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(2000, 600).await;
     let now = server.clock.now();
 
@@ -74,7 +84,12 @@ async fn claim_download_delete_flow() {
         "download URLs live 10 minutes"
     );
     let download_url = body["download_url"].as_str().unwrap().to_owned();
-    assert!(download_url.starts_with(&server.base));
+    assert!(
+        download_url.starts_with(&server.blob_url_prefix),
+        "{:?}: {download_url} starts with {}",
+        server.backend,
+        server.blob_url_prefix
+    );
 
     let response = server.client.get(&download_url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -101,9 +116,8 @@ async fn claim_download_delete_flow() {
     assert_eq!(status, StatusCode::NO_CONTENT, "a repeated delete succeeds");
 }
 
-#[tokio::test]
-async fn second_claim_already_downloaded() {
-    let server = TestServer::start().await;
+async fn second_claim_already_downloaded(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 600).await;
     let claimed_at = server.clock.now();
     assert_eq!(
@@ -131,9 +145,8 @@ async fn second_claim_already_downloaded() {
     assert_eq!(body["downloaded_at"].as_u64(), Some(claimed_at));
 }
 
-#[tokio::test]
-async fn wrong_tokens_change_nothing() {
-    let server = TestServer::start().await;
+async fn wrong_tokens_change_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 600).await;
     let bodies = [
         ("wrong token", json!({"claim_token": random_token()})),
@@ -177,9 +190,8 @@ async fn wrong_tokens_change_nothing() {
     );
 }
 
-#[tokio::test]
-async fn wrong_token_uniform_in_every_state() {
-    let server = TestServer::start().await;
+async fn wrong_token_uniform_in_every_state(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let wrong = json!({"claim_token": random_token()});
 
     let pending = server.create_upload(100, 600).await;
@@ -214,9 +226,8 @@ async fn wrong_token_uniform_in_every_state() {
     .await;
 }
 
-#[tokio::test]
-async fn expired_link_cannot_be_claimed() {
-    let server = TestServer::start().await;
+async fn expired_link_cannot_be_claimed(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 60).await;
     server.clock.advance(60);
 
@@ -244,9 +255,8 @@ async fn expired_link_cannot_be_claimed() {
     assert_eq!(record.claimed_at, None);
 }
 
-#[tokio::test]
-async fn claim_one_second_before_expiry() {
-    let server = TestServer::start().await;
+async fn claim_one_second_before_expiry(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 60).await;
     server.clock.advance(59);
     let (status, body) = server.claim(&upload.id, &upload.claim_token).await;
@@ -266,9 +276,8 @@ async fn claimed_download_url(server: &TestServer, upload: &common::Upload) -> O
     body["download_url"].as_str().map(str::to_owned)
 }
 
-#[tokio::test]
-async fn delete_before_claim_conflicts() {
-    let server = TestServer::start().await;
+async fn delete_before_claim_conflicts(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 600).await;
 
     let (status, body) = server.delete_file(&upload.id, &upload.claim_token).await;
@@ -281,10 +290,12 @@ async fn delete_before_claim_conflicts() {
     );
 }
 
+// Local only: `claim_race_one_winner` in aws_backend.rs runs the same race
+// on DynamoDB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claims_one_wins() {
     const CLAIMS: usize = 50;
-    let server = TestServer::start().await;
+    let server = TestServer::start(Backend::Local).await;
     let upload = server.active_upload(100, 600).await;
     let url = server.url(&format!("/api/v1/files/{}/claim", upload.id));
 
@@ -325,9 +336,8 @@ async fn concurrent_claims_one_wins() {
     }
 }
 
-#[tokio::test]
-async fn malformed_ids_touch_no_store() {
-    let server = TestServer::start().await;
+async fn malformed_ids_touch_no_store(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let token = json!({"claim_token": random_token()});
     let malformed = [
         "short",

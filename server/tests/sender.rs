@@ -6,11 +6,29 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{TestServer, claim_hash_of, random_bytes, random_token};
+use common::{Backend, TestServer, claim_hash_of, random_bytes, random_token};
 use reqwest::{Method, StatusCode};
 use safebox_server::Clock;
 use safebox_server::store::RecordState;
 use serde_json::{Value, json};
+
+common::test_on_each_backend! {
+    create_returns_upload,
+    create_rejects_invalid_fields,
+    create_accepts_limits,
+    create_rejects_over_max_size,
+    create_rejects_oversized_json,
+    create_rejects_non_json,
+    complete_activates_upload,
+    complete_before_upload_conflicts,
+    complete_with_short_object_conflicts,
+    complete_after_expiry_is_gone,
+    owner_endpoints_reject_wrong_token,
+    owner_status_follows_lifecycle,
+    owner_status_reports_expired,
+    owner_delete_removes_ciphertext,
+    config_endpoints_describe_server,
+}
 
 fn upload_request(size: u64, expires_in: u64) -> Value {
     json!({
@@ -27,9 +45,8 @@ async fn owner_status(server: &TestServer, upload: &common::Upload) -> (StatusCo
         .await
 }
 
-#[tokio::test]
-async fn create_returns_upload() {
-    let server = TestServer::start().await;
+async fn create_returns_upload(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let now = server.clock.now();
     let (status, body) = server
         .post_json("/api/v1/uploads", &upload_request(100, 3600))
@@ -38,11 +55,14 @@ async fn create_returns_upload() {
     assert_eq!(status, StatusCode::CREATED);
     let id = body["id"].as_str().unwrap();
     assert_eq!(id.len(), 16);
+    // The local backend serves uploads itself, whereas the AWS one points
+    // the client at S3.
+    let upload_url = body["upload_url"].as_str().unwrap();
     assert!(
-        body["upload_url"]
-            .as_str()
-            .unwrap()
-            .starts_with(&server.base)
+        upload_url.starts_with(&server.blob_url_prefix),
+        "{:?}: {upload_url} starts with {}",
+        server.backend,
+        server.blob_url_prefix
     );
     assert!(body["upload_headers"].is_object());
     assert_eq!(
@@ -60,9 +80,8 @@ async fn create_returns_upload() {
     assert_eq!(record.expires_at, now + 3600);
 }
 
-#[tokio::test]
-async fn create_rejects_invalid_fields() {
-    let server = TestServer::start().await;
+async fn create_rejects_invalid_fields(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let valid_hash = claim_hash_of(&random_token());
     let cases = [
         (
@@ -110,9 +129,8 @@ async fn create_rejects_invalid_fields() {
     }
 }
 
-#[tokio::test]
-async fn create_accepts_limits() {
-    let server = TestServer::start().await;
+async fn create_accepts_limits(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let max_size = server.state.config.max_size;
     for (size, expires_in) in [(44, 60), (max_size, 86_400)] {
         let body = json!({
@@ -130,9 +148,8 @@ async fn create_accepts_limits() {
     }
 }
 
-#[tokio::test]
-async fn create_rejects_over_max_size() {
-    let server = TestServer::start().await;
+async fn create_rejects_over_max_size(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let max_size = server.state.config.max_size;
     let (status, body) = server
         .post_json("/api/v1/uploads", &upload_request(max_size + 1, 60))
@@ -142,9 +159,8 @@ async fn create_rejects_over_max_size() {
     assert_eq!(body["max_size"].as_u64(), Some(max_size));
 }
 
-#[tokio::test]
-async fn create_rejects_oversized_json() {
-    let server = TestServer::start().await;
+async fn create_rejects_oversized_json(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let mut body = upload_request(100, 60);
     body["padding"] = json!("x".repeat(17 * 1024));
     let (status, answer) = server.post_json("/api/v1/uploads", &body).await;
@@ -154,9 +170,8 @@ async fn create_rejects_oversized_json() {
     assert_eq!(server.calls.total(), 0);
 }
 
-#[tokio::test]
-async fn create_rejects_non_json() {
-    let server = TestServer::start().await;
+async fn create_rejects_non_json(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let cases = [
         ("text/plain", upload_request(100, 60).to_string()),
         ("application/json", "{not json".to_owned()),
@@ -180,9 +195,8 @@ async fn create_rejects_non_json() {
     }
 }
 
-#[tokio::test]
-async fn complete_activates_upload() {
-    let server = TestServer::start().await;
+async fn complete_activates_upload(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.create_upload(1000, 600).await;
     assert_eq!(
         server
@@ -205,9 +219,8 @@ async fn complete_activates_upload() {
     assert_eq!(body["state"], "active");
 }
 
-#[tokio::test]
-async fn complete_before_upload_conflicts() {
-    let server = TestServer::start().await;
+async fn complete_before_upload_conflicts(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.create_upload(1000, 600).await;
 
     let (status, body) = server.complete(&upload).await;
@@ -226,9 +239,8 @@ async fn complete_before_upload_conflicts() {
     );
 }
 
-#[tokio::test]
-async fn complete_with_short_object_conflicts() {
-    let server = TestServer::start().await;
+async fn complete_with_short_object_conflicts(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.create_upload(1000, 600).await;
     let id = safebox_server::FileId::parse(&upload.id).unwrap();
 
@@ -240,14 +252,13 @@ async fn complete_with_short_object_conflicts() {
         .presign_upload(&id, 999, upload.expires_at)
         .await
         .unwrap();
-    let status = server
-        .client
-        .put(&short.url)
-        .body(vec![1u8; 999])
-        .send()
-        .await
-        .unwrap()
-        .status();
+    // S3 rejects a PUT without the signed Content-Type header that comes
+    // with the URL.
+    let mut request = server.client.put(&short.url).body(vec![1u8; 999]);
+    for (name, value) in &short.headers {
+        request = request.header(name, value);
+    }
+    let status = request.send().await.unwrap().status();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(server.stored_size(&upload.id).await, Some(999));
 
@@ -270,9 +281,8 @@ async fn complete_with_short_object_conflicts() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn complete_after_expiry_is_gone() {
-    let server = TestServer::start().await;
+async fn complete_after_expiry_is_gone(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.create_upload(100, 60).await;
     assert_eq!(
         server
@@ -292,9 +302,8 @@ async fn complete_after_expiry_is_gone() {
     );
 }
 
-#[tokio::test]
-async fn owner_endpoints_reject_wrong_token() {
-    let server = TestServer::start().await;
+async fn owner_endpoints_reject_wrong_token(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 600).await;
     let wrong_tokens = [random_token(), "not-a-token".to_owned(), String::new()];
 
@@ -340,9 +349,8 @@ async fn owner_endpoints_reject_wrong_token() {
     assert_eq!(server.stored_size(&upload.id).await, Some(100));
 }
 
-#[tokio::test]
-async fn owner_status_follows_lifecycle() {
-    let server = TestServer::start().await;
+async fn owner_status_follows_lifecycle(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.create_upload(100, 600).await;
 
     let (status, body) = owner_status(&server, &upload).await;
@@ -380,9 +388,8 @@ async fn owner_status_follows_lifecycle() {
     assert_eq!(body["downloaded_at"].as_u64(), Some(claimed_at));
 }
 
-#[tokio::test]
-async fn owner_status_reports_expired() {
-    let server = TestServer::start().await;
+async fn owner_status_reports_expired(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 60).await;
     server.clock.advance(60);
     let (status, body) = server
@@ -392,9 +399,8 @@ async fn owner_status_reports_expired() {
     assert_eq!(body["state"], "expired");
 }
 
-#[tokio::test]
-async fn owner_delete_removes_ciphertext() {
-    let server = TestServer::start().await;
+async fn owner_delete_removes_ciphertext(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 600).await;
 
     let (status, body) = server
@@ -421,9 +427,8 @@ async fn owner_delete_removes_ciphertext() {
     assert_eq!(status, StatusCode::NO_CONTENT, "a repeated delete succeeds");
 }
 
-#[tokio::test]
-async fn config_endpoints_describe_server() {
-    let server = TestServer::start().await;
+async fn config_endpoints_describe_server(backend: Backend) {
+    let server = TestServer::start(backend).await;
 
     let response = server
         .client

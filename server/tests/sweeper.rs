@@ -7,15 +7,22 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestServer;
+use common::{Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use safebox_server::config::CLAIM_GRACE;
 use safebox_server::store::RecordState;
 use safebox_server::sweeper::{self, STALE_BLOB_AGE, SweepReport};
 
-#[tokio::test]
-async fn sweeper_deletes_unconfirmed_claim() {
-    let server = TestServer::start().await;
+common::test_on_each_backend! {
+    sweeper_deletes_unconfirmed_claim,
+    sweeper_waits_grace_past_expiry,
+    sweeper_deletes_expired_uploads,
+    sweeper_purges_confirmed_after_expiry,
+    sweeper_task_runs_on_interval,
+}
+
+async fn sweeper_deletes_unconfirmed_claim(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 86_400).await;
     assert_eq!(
         server.claim(&upload.id, &upload.claim_token).await.0,
@@ -41,9 +48,8 @@ async fn sweeper_deletes_unconfirmed_claim() {
     assert_eq!(body["error"], "already_downloaded");
 }
 
-#[tokio::test]
-async fn sweeper_waits_grace_past_expiry() {
-    let server = TestServer::start().await;
+async fn sweeper_waits_grace_past_expiry(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 60).await;
     server.clock.advance(59);
     assert_eq!(
@@ -62,13 +68,22 @@ async fn sweeper_waits_grace_past_expiry() {
     server.clock.advance(CLAIM_GRACE);
     let report = sweeper::sweep_once(&server.state).await;
     assert_eq!(report.deleted, 1);
-    assert_eq!(report.purged, 1, "past expiry, the record goes too");
-    assert!(server.record(&upload.id).await.is_none());
+    assert_eq!(server.stored_size(&upload.id).await, None);
+    match server.backend {
+        Backend::Local => {
+            assert_eq!(report.purged, 1, "past expiry, the record goes too");
+            assert!(server.record(&upload.id).await.is_none());
+        }
+        Backend::Aws => {
+            assert_eq!(report.purged, 0, "DynamoDB TTL removes the record");
+            let record = server.record(&upload.id).await.unwrap();
+            assert_eq!(record.state, RecordState::Deleted);
+        }
+    }
 }
 
-#[tokio::test]
-async fn sweeper_deletes_expired_uploads() {
-    let server = TestServer::start().await;
+async fn sweeper_deletes_expired_uploads(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let active = server.active_upload(100, 60).await;
     let pending = server.create_upload(100, 60).await;
     assert_eq!(
@@ -85,13 +100,26 @@ async fn sweeper_deletes_expired_uploads() {
     server.clock.advance(60);
     let report = sweeper::sweep_once(&server.state).await;
     assert_eq!(report.deleted, 2);
-    assert_eq!(report.purged, 2);
+    match server.backend {
+        Backend::Local => assert_eq!(report.purged, 2),
+        Backend::Aws => assert_eq!(report.purged, 0, "DynamoDB TTL removes records"),
+    }
     for upload in [&active, &pending] {
         assert_eq!(server.stored_size(&upload.id).await, None);
-        assert!(server.record(&upload.id).await.is_none());
         let (status, body) = server.claim(&upload.id, &upload.claim_token).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "a purged record is unknown");
-        assert_eq!(body["error"], "not_found");
+        match server.backend {
+            Backend::Local => {
+                assert!(server.record(&upload.id).await.is_none());
+                assert_eq!(status, StatusCode::NOT_FOUND, "a purged record is unknown");
+                assert_eq!(body["error"], "not_found");
+            }
+            Backend::Aws => {
+                let record = server.record(&upload.id).await.unwrap();
+                assert_eq!(record.state, RecordState::Deleted, "kept until its TTL");
+                assert_eq!(status, StatusCode::GONE, "an unpurged record has expired");
+                assert_eq!(body["error"], "expired");
+            }
+        }
     }
 
     assert_eq!(server.stored_size(&later.id).await, Some(100));
@@ -101,9 +129,8 @@ async fn sweeper_deletes_expired_uploads() {
     );
 }
 
-#[tokio::test]
-async fn sweeper_purges_confirmed_after_expiry() {
-    let server = TestServer::start().await;
+async fn sweeper_purges_confirmed_after_expiry(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 600).await;
     assert_eq!(
         server.claim(&upload.id, &upload.claim_token).await.0,
@@ -121,16 +148,29 @@ async fn sweeper_purges_confirmed_after_expiry() {
 
     server.clock.advance(1);
     let report = sweeper::sweep_once(&server.state).await;
-    assert_eq!(report.purged, 1);
-    assert_eq!(
-        server.info(&upload.id, &upload.claim_token).await.0,
-        StatusCode::NOT_FOUND
-    );
+    let (status, body) = server.info(&upload.id, &upload.claim_token).await;
+    match server.backend {
+        Backend::Local => {
+            assert_eq!(report.purged, 1);
+            assert_eq!(status, StatusCode::NOT_FOUND, "a purged record is unknown");
+        }
+        Backend::Aws => {
+            assert_eq!(report.purged, 0, "DynamoDB TTL removes the record");
+            assert_eq!(
+                status,
+                StatusCode::GONE,
+                "an unpurged record is still claimed"
+            );
+            assert_eq!(body["error"], "already_downloaded");
+        }
+    }
 }
 
+// Local only: on AWS the bucket's lifecycle rule expires stale objects, so
+// the S3 blob store's `remove_stale` does nothing.
 #[tokio::test]
 async fn sweeper_removes_stale_blobs() {
-    let server = TestServer::start().await;
+    let server = TestServer::start(Backend::Local).await;
     let upload = server.active_upload(100, 600).await;
     let (status, _) = server
         .owner_request(Method::DELETE, &upload, "", &upload.owner_token)
@@ -157,9 +197,8 @@ async fn sweeper_removes_stale_blobs() {
     assert_eq!(server.stored_size(&upload.id).await, None);
 }
 
-#[tokio::test]
-async fn sweeper_task_runs_on_interval() {
-    let server = TestServer::start().await;
+async fn sweeper_task_runs_on_interval(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 60).await;
 
     // The first run happens at once with nothing due, so the deletion below

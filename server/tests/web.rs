@@ -8,10 +8,16 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{LocalFactory, Options, TestServer};
+use common::{Backend, LocalFactory, Options, TestServer};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
+
+common::test_on_each_backend! {
+    api_responses_carry_headers,
+    unknown_api_path_is_json_404,
+    missing_web_app_explains,
+}
 
 const INLINE_SCRIPT: &str =
     "\nimport init from '/safebox-web-1a2b3c4d5e6f7a8b.js';\nawait init();\n";
@@ -84,14 +90,13 @@ fn assert_security_headers(headers: &HeaderMap, case: &str) {
     );
 }
 
-#[tokio::test]
-async fn api_responses_carry_headers() {
-    let server = TestServer::start().await;
+async fn api_responses_carry_headers(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let upload = server.active_upload(100, 600).await;
     let (_, claim) = server.claim(&upload.id, &upload.claim_token).await;
     let download_url = claim["download_url"].as_str().unwrap().to_owned();
 
-    let requests = [
+    let mut requests = vec![
         ("config", server.client.get(server.url("/api/v1/config"))),
         ("web config", server.client.get(server.url("/config.json"))),
         (
@@ -104,12 +109,23 @@ async fn api_responses_carry_headers() {
             "unknown API path",
             server.client.get(server.url("/api/v2/anything")),
         ),
-        ("download", server.client.get(&download_url)),
-        (
-            "bad signature",
-            server.client.get(format!("{download_url}x")),
-        ),
     ];
+    // Only the local backend serves downloads itself. An AWS download URL
+    // points at S3, whose responses do not pass through this server.
+    match server.backend {
+        Backend::Local => {
+            requests.push(("download", server.client.get(&download_url)));
+            requests.push((
+                "bad signature",
+                server.client.get(format!("{download_url}x")),
+            ));
+        }
+        Backend::Aws => assert!(
+            download_url.starts_with(&server.blob_url_prefix),
+            "{download_url} starts with the S3 endpoint {}",
+            server.blob_url_prefix
+        ),
+    }
     for (case, request) in requests {
         let response = request.send().await.unwrap();
         let headers = response.headers();
@@ -123,9 +139,8 @@ async fn api_responses_carry_headers() {
     }
 }
 
-#[tokio::test]
-async fn unknown_api_path_is_json_404() {
-    let server = TestServer::start().await;
+async fn unknown_api_path_is_json_404(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let response = server
         .client
         .get(server.url("/api/v1/nothing"))
@@ -233,9 +248,8 @@ async fn web_dir_stays_contained() {
     }
 }
 
-#[tokio::test]
-async fn missing_web_app_explains() {
-    let server = TestServer::start().await;
+async fn missing_web_app_explains(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let response = server.client.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_security_headers(response.headers(), "503");

@@ -282,8 +282,8 @@ pub fn fresh_backend(config: &Config, clock: Arc<dyn Clock>) -> AwsBackend {
 pub struct AwsFactory;
 
 impl BackendFactory for AwsFactory {
-    fn name(&self) -> &'static str {
-        "aws"
+    fn backend(&self) -> super::Backend {
+        super::Backend::Aws
     }
 
     fn build(&self, _dir: &Path, public_url: &str, clock: Arc<dyn Clock>) -> BackendParts {
@@ -294,6 +294,7 @@ impl BackendFactory for AwsFactory {
             records: backend.records(),
             blobs: backend.blobs(),
             routes: axum::Router::new(),
+            blob_url_prefix: format!("{}/", services().s3_endpoint),
         }
     }
 }

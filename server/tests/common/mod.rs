@@ -1,9 +1,9 @@
 //! Test harness: starts the real application over loopback on a chosen
 //! storage backend, with a manual clock, and offers a small client.
 //!
-//! A backend is plugged in through [`BackendFactory`], so the same tests can
-//! run against another backend by adding a factory and selecting it in
-//! [`backend_under_test`].
+//! A backend is plugged in through [`BackendFactory`]. The shared API tests
+//! take a [`Backend`] and [`test_on_each_backend!`] runs each of them once on
+//! every backend.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -41,12 +41,69 @@ pub struct BackendParts {
     pub records: Arc<dyn RecordStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub routes: Router,
+    /// Prefix of every presigned upload and download URL.
+    pub blob_url_prefix: String,
 }
+
+/// A storage backend of the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite and files, with blob URLs served by the server itself.
+    Local,
+    /// DynamoDB and S3, with presigned URLs that point at S3.
+    Aws,
+}
+
+impl Backend {
+    /// Returns the factory that builds this backend.
+    pub fn factory(self) -> &'static dyn BackendFactory {
+        match self {
+            Backend::Local => &LocalFactory,
+            #[cfg(feature = "aws")]
+            Backend::Aws => &aws::AwsFactory,
+            #[cfg(not(feature = "aws"))]
+            Backend::Aws => {
+                panic!("the AWS backend is not compiled in: build the tests with the `aws` feature")
+            }
+        }
+    }
+}
+
+/// Generates tests that run shared test functions on every backend.
+///
+/// For each name, the calling file defines `async fn name(backend: Backend)`.
+/// The macro adds a module `name` with a `#[tokio::test]` `local`, and with
+/// the `aws` feature also one named `aws`, which returns early when
+/// `SAFEBOX_SKIP_AWS_TESTS=1` is set. So the tests are named `name::local`
+/// and `name::aws`.
+// Every test binary compiles this module, but only some use the macro.
+#[allow(unused_macros)]
+macro_rules! test_on_each_backend {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn local() {
+                super::$name($crate::common::Backend::Local).await;
+            }
+
+            #[cfg(feature = "aws")]
+            #[tokio::test]
+            async fn aws() {
+                if $crate::common::aws::skipped() {
+                    return;
+                }
+                super::$name($crate::common::Backend::Aws).await;
+            }
+        }
+    )+};
+}
+#[allow(unused_imports)]
+pub(crate) use test_on_each_backend;
 
 /// Builds a fresh, empty backend instance.
 pub trait BackendFactory: Send + Sync {
-    /// Name shown in failures.
-    fn name(&self) -> &'static str;
+    /// Returns the backend this factory builds.
+    fn backend(&self) -> Backend;
 
     /// Builds the backend with its state under `dir`, presigning URLs under
     /// `public_url` and reading time from `clock`.
@@ -57,8 +114,8 @@ pub trait BackendFactory: Send + Sync {
 pub struct LocalFactory;
 
 impl BackendFactory for LocalFactory {
-    fn name(&self) -> &'static str {
-        "local"
+    fn backend(&self) -> Backend {
+        Backend::Local
     }
 
     fn build(&self, dir: &Path, public_url: &str, clock: Arc<dyn Clock>) -> BackendParts {
@@ -67,18 +124,8 @@ impl BackendFactory for LocalFactory {
             records: backend.records(),
             blobs: backend.blobs(),
             routes: backend.routes(),
+            blob_url_prefix: format!("{public_url}/blob/"),
         }
-    }
-}
-
-/// Returns the backend the shared tests run against, chosen by
-/// `SAFEBOX_TEST_BACKEND`: `local` (the default) or `aws`.
-pub fn backend_under_test() -> Box<dyn BackendFactory> {
-    match std::env::var("SAFEBOX_TEST_BACKEND").as_deref() {
-        Ok("local") | Err(_) => Box::new(LocalFactory),
-        #[cfg(feature = "aws")]
-        Ok("aws") => Box::new(aws::AwsFactory),
-        Ok(other) => panic!("unknown SAFEBOX_TEST_BACKEND {other:?}"),
     }
 }
 
@@ -113,6 +160,9 @@ impl StoreCalls {
 /// A running server and a client for it.
 pub struct TestServer {
     pub base: String,
+    pub backend: Backend,
+    /// Prefix of every presigned upload and download URL.
+    pub blob_url_prefix: String,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     pub calls: Arc<StoreCalls>,
@@ -123,9 +173,9 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server on the backend under test with default options.
-    pub async fn start() -> Self {
-        Self::start_with(backend_under_test().as_ref(), Options::default()).await
+    /// Starts a server on `backend` with default options.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend.factory(), Options::default()).await
     }
 
     /// Starts a server on `factory`'s backend.
@@ -169,6 +219,8 @@ impl TestServer {
 
         Self {
             base,
+            backend: factory.backend(),
+            blob_url_prefix: parts.blob_url_prefix,
             clock,
             state,
             calls,
