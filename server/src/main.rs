@@ -1,5 +1,6 @@
 //! `safebox-server`: serves the Safebox API, blob URLs and web app.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,11 +11,13 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // CloudWatch shows escape codes as text, so Lambda logs go out plain.
+    // Colour codes only help a terminal: CloudWatch and log files would show
+    // them as text, so Lambda logs and redirected output go out plain.
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let colour = !in_lambda && std::io::stdout().is_terminal();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(!in_lambda)
+        .with_ansi(colour)
         .init();
 
     #[cfg(feature = "aws")]
