@@ -211,9 +211,33 @@ impl Api {
     }
 
     /// Fetches `GET /api/v1/config`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotSafeboxServer`] for an HTTP error or a body that is not
+    /// the configuration, as from a `--server` with an extra path or another
+    /// web server. Network errors pass through unchanged.
     pub fn config(&self) -> Result<ServerConfig, Error> {
         let url = self.endpoint("api/v1/config")?;
-        self.send_json(&url, self.http.get(url.clone()))
+        let result = self.send_json(&url, self.http.get(url.clone()));
+        result.map_err(|error| {
+            let detail = match error {
+                Error::NotFound { .. } => format!("GET {} returned HTTP 404", url.path()),
+                Error::Server { status, .. } => {
+                    format!("GET {} returned HTTP {status}", url.path())
+                }
+                Error::Protocol { detail, .. } => detail,
+                error @ (Error::Connect { .. }
+                | Error::Timeout { .. }
+                | Error::Network { .. }
+                | Error::InvalidServerUrl { .. }) => return error,
+                error => error.to_string(),
+            };
+            Error::NotSafeboxServer {
+                url: self.base.to_string(),
+                detail,
+            }
+        })
     }
 
     /// Creates an upload with `POST /api/v1/uploads`.

@@ -22,7 +22,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0    success
   1    the local file cannot be read or written
-  2    invalid argument or link
+  2    invalid argument, link or input (a wrong --server, a file too
+       large for the server)
   3    file not found (wrong link, or removed)
   4    already downloaded, or expired
   5    decryption failed

@@ -23,7 +23,7 @@ use safebox_crypto::{
 use tempfile::NamedTempFile;
 
 use crate::api::{Api, Claimed, host_of};
-use crate::error::{Error, LinkProblem};
+use crate::error::{Error, LINK_USED_HINT, LinkProblem};
 use crate::filename;
 use crate::interrupt::CleanupGuard;
 
@@ -161,7 +161,9 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
 /// # Errors
 ///
 /// The server's errors, network errors, [`Error::DecryptionFailed`] for
-/// content that does not authenticate, and [`Error::WriteOutput`].
+/// content that does not authenticate, and [`Error::WriteOutput`]. Errors
+/// after the claim come wrapped in [`Error::AfterClaim`], except
+/// [`Error::OutputAppeared`]. [`Error::CreateOutput`] comes before the claim.
 pub fn download(
     api: &Api,
     link: &Link,
@@ -174,11 +176,14 @@ pub fn download(
     let size = match &destination {
         Destination::Stdout => {
             let claimed = api.claim(link.id.as_str(), &claim_token)?;
+            let _note = LinkUsedNote::set();
             let stdout = io::stdout();
             let mut sink = stdout.lock();
             let output = Path::new("-");
-            let size = fetch_and_decrypt(api, link, &claimed, &mut sink, output, progress)?;
-            sink.flush().map_err(|source| write_error(output, source))?;
+            let size = fetch_and_decrypt(api, link, &claimed, &mut sink, output, progress)
+                .map_err(Error::after_claim)?;
+            sink.flush()
+                .map_err(|source| Error::after_claim(write_error(output, source)))?;
             size
         }
         Destination::File(path) => {
@@ -190,19 +195,22 @@ pub fn download(
             });
 
             let claimed = api.claim(link.id.as_str(), &claim_token)?;
+            let _note = LinkUsedNote::set();
             let mut sink = BufWriter::new(temp.as_file());
-            let size = fetch_and_decrypt(api, link, &claimed, &mut sink, path, progress)?;
-            sink.flush().map_err(|source| write_error(path, source))?;
+            let size = fetch_and_decrypt(api, link, &claimed, &mut sink, path, progress)
+                .map_err(Error::after_claim)?;
+            sink.flush()
+                .map_err(|source| Error::after_claim(write_error(path, source)))?;
             drop(sink);
             temp.as_file()
                 .sync_all()
-                .map_err(|source| write_error(path, source))?;
+                .map_err(|source| Error::after_claim(write_error(path, source)))?;
 
             // Past this point the temporary file is renamed, deliberately
             // kept, or already removed by `NamedTempFile`.
             let moved = move_into_place(temp, path, force);
             cleanup.disarm();
-            moved?;
+            moved.map_err(Error::after_claim)?;
             size
         }
     };
@@ -222,6 +230,14 @@ fn choose_destination(options: &DownloadOptions, safe_name: &str) -> Result<Dest
     let path = match &options.output {
         Some(output) if output.as_os_str() == "-" => return Ok(Destination::Stdout),
         Some(output) if output.is_dir() => output.join(safe_name),
+        // "newdir/" or "newdir/.." names a directory, which is missing here.
+        // Taken as a file path, "newdir/" would only fail at the rename,
+        // after the claim.
+        Some(output) if names_directory(output) => {
+            return Err(Error::OutputNotDirectory {
+                path: output.clone(),
+            });
+        }
         Some(output) => output.clone(),
         None => PathBuf::from(safe_name),
     };
@@ -232,6 +248,17 @@ fn choose_destination(options: &DownloadOptions, safe_name: &str) -> Result<Dest
         return Err(Error::OutputExists { path });
     }
     Ok(Destination::File(path))
+}
+
+/// Returns true if `path` can only name a directory: it ends with a path
+/// separator, or its last component is `.` or `..`.
+fn names_directory(path: &Path) -> bool {
+    let ends_with_separator = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .last()
+        .is_some_and(|&byte| std::path::is_separator(char::from(byte)));
+    ends_with_separator || path.file_name().is_none()
 }
 
 /// Creates the temporary file in the output's directory, so the final
@@ -245,7 +272,27 @@ fn create_temp_file(path: &Path) -> Result<NamedTempFile, Error> {
         .prefix(".safebox-")
         .suffix(".part")
         .tempfile_in(directory)
-        .map_err(|source| write_error(path, source))
+        .map_err(|source| Error::CreateOutput {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Makes Ctrl-C say that the link was used, from the claim until the
+/// download ends.
+struct LinkUsedNote;
+
+impl LinkUsedNote {
+    fn set() -> LinkUsedNote {
+        crate::interrupt::set_interrupt_note(Some(LINK_USED_HINT));
+        LinkUsedNote
+    }
+}
+
+impl Drop for LinkUsedNote {
+    fn drop(&mut self) {
+        crate::interrupt::set_interrupt_note(None);
+    }
 }
 
 /// Renames the complete, synced temporary file to `path`.

@@ -44,6 +44,9 @@ impl std::fmt::Display for LinkProblem {
     }
 }
 
+/// The hint of a download that failed or was interrupted after its claim.
+pub const LINK_USED_HINT: &str = "This attempt used the link; ask the sender for a new one.";
+
 /// A failed `safebox` command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -207,6 +210,24 @@ pub enum Error {
         saved: PathBuf,
     },
 
+    /// `--output` ends with a path separator but names no existing
+    /// directory. Found before the claim.
+    #[error("{} is not an existing directory", path.display())]
+    OutputNotDirectory {
+        /// The `--output` value.
+        path: PathBuf,
+    },
+
+    /// The temporary file next to the output cannot be created. Found
+    /// before the claim, so the link still works.
+    #[error("cannot create a file next to {}: {source}", path.display())]
+    CreateOutput {
+        /// The output path.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+
     /// The output cannot be created or written.
     #[error("cannot write {}: {source}", path.display())]
     WriteOutput {
@@ -216,12 +237,36 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The server at `--server` did not return Safebox's configuration
+    /// from `GET /api/v1/config`.
+    #[error("{url} does not look like a Safebox server: {detail}")]
+    NotSafeboxServer {
+        /// The server URL as used, ending with `/`.
+        url: String,
+        /// What the server returned instead.
+        detail: String,
+    },
+
+    /// A download failed after its claim, so the link no longer works.
+    #[error("{0}")]
+    AfterClaim(Box<Error>),
+
     /// The user pressed Ctrl-C.
     #[error("interrupted")]
     Interrupted,
 }
 
 impl Error {
+    /// Wraps an error of a download after its claim, so its hint says that
+    /// the link no longer works. [`Error::OutputAppeared`] stays as it is,
+    /// because the file was saved.
+    pub fn after_claim(error: Error) -> Error {
+        match error {
+            Error::OutputAppeared { .. } | Error::AfterClaim(_) => error,
+            error => Error::AfterClaim(Box::new(error)),
+        }
+    }
+
     /// Returns what the user can try next, if there is anything to suggest.
     pub fn hint(&self) -> Option<String> {
         let hint = match self {
@@ -267,7 +312,8 @@ impl Error {
                  deleted the file, or it expired a while ago."
             }
             Error::AlreadyDownloaded { .. } => {
-                "A link works once. If you did not download it, someone else did: tell the sender."
+                "A link works once. If you did not download it yourself, someone else did: \
+                 tell the sender."
             }
             Error::Expired { .. } => "Ask the sender to upload the file again.",
             Error::DecryptionFailed => {
@@ -281,9 +327,21 @@ impl Error {
                  The link was not used."
             }
             Error::OutputAppeared { .. } => "Rename the saved file to the name you want.",
+            Error::OutputNotDirectory { .. } => {
+                "Create the directory first, or pass --output a file path. The link was not used."
+            }
+            Error::CreateOutput { .. } => {
+                "Check that the directory exists and that you can write to it, or choose \
+                 another --output. The link was not used."
+            }
             Error::WriteOutput { .. } => {
                 "Check the directory's permissions and free space, or choose another --output."
             }
+            Error::NotSafeboxServer { .. } => {
+                "Pass --server (or set SAFEBOX_SERVER) to the server's base URL, without a \
+                 path such as /api/v1: for example http://127.0.0.1:8080."
+            }
+            Error::AfterClaim(_) => LINK_USED_HINT,
             Error::Interrupted => return None,
         };
         Some(hint.to_owned())
@@ -291,26 +349,32 @@ impl Error {
 
     /// Returns the process exit code for this error.
     ///
-    /// 2 invalid argument or link, 3 not found, 4 already downloaded or
+    /// 2 invalid argument, link or input (a wrong server URL, a file too
+    /// large for the server), 3 not found, 4 already downloaded or
     /// expired, 5 decryption failed, 6 network error, 7 server error,
     /// 8 output exists, 1 local file error, 130 interrupted.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::InvalidLink(_)
             | Error::InvalidServerUrl { .. }
-            | Error::InvalidExpiry { .. } => 2,
+            | Error::InvalidExpiry { .. }
+            | Error::TooLarge { .. }
+            | Error::NotSafeboxServer { .. } => 2,
             Error::NotFound { .. } => 3,
             Error::AlreadyDownloaded { .. } | Error::Expired { .. } => 4,
             Error::DecryptionFailed => 5,
             Error::Connect { .. } | Error::Timeout { .. } | Error::Network { .. } => 6,
-            Error::Server { .. } | Error::Protocol { .. } | Error::TooLarge { .. } => 7,
+            Error::Server { .. } | Error::Protocol { .. } => 7,
             Error::OutputExists { .. } | Error::OutputAppeared { .. } => 8,
             Error::ReadInput { .. }
             | Error::NotAFile { .. }
             | Error::InputChanged { .. }
             | Error::InvalidMetadata { .. }
             | Error::Encrypt(_)
+            | Error::OutputNotDirectory { .. }
+            | Error::CreateOutput { .. }
             | Error::WriteOutput { .. } => 1,
+            Error::AfterClaim(error) => error.exit_code(),
             Error::Interrupted => 130,
         }
     }

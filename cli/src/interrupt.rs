@@ -18,6 +18,17 @@ static PENDING: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
 
 static NEXT_GUARD: AtomicU64 = AtomicU64::new(0);
 
+/// A hint printed when a signal ends the program, or `None`.
+static INTERRUPT_NOTE: Mutex<Option<&'static str>> = Mutex::new(None);
+
+/// Sets the hint that the signal handler prints after "interrupted", or
+/// clears it with `None`.
+pub fn set_interrupt_note(note: Option<&'static str>) {
+    *INTERRUPT_NOTE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = note;
+}
+
 /// Installs the handler of Ctrl-C (SIGINT), SIGTERM and SIGHUP: run every
 /// armed cleanup, then exit with 130.
 ///
@@ -29,6 +40,12 @@ pub fn install_handler() -> Result<(), ctrlc::Error> {
     ctrlc::set_handler(|| {
         let mut pending = PENDING.lock().unwrap_or_else(PoisonError::into_inner);
         eprintln!("\ninterrupted; cleaning up");
+        let note = *INTERRUPT_NOTE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(note) = note {
+            eprintln!("hint: {note}");
+        }
         for (_, cleanup) in pending.drain(..) {
             cleanup();
         }

@@ -161,7 +161,11 @@ pub fn upload_reader<R: Read + Send + 'static>(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        return Err(cause.unwrap_or(error));
+        return Err(match cause.unwrap_or(error) {
+            // The server's error body gives only its limit.
+            Error::TooLarge { max, .. } => Error::TooLarge { size, max },
+            error => error,
+        });
     }
     progress.finish_and_clear();
 

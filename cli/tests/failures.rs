@@ -39,6 +39,11 @@ fn second_download_already_downloaded() {
         "{}",
         stderr(&second)
     );
+    assert!(
+        stderr(&second).contains("If you did not download it yourself"),
+        "{}",
+        stderr(&second)
+    );
     assert!(entries(again.path()).is_empty());
 }
 
@@ -149,6 +154,11 @@ fn tampered_ciphertext_leaves_nothing() {
 
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
     assert!(stderr(&output).contains("decryption failed"));
+    assert!(
+        stderr(&output).contains("This attempt used the link"),
+        "{}",
+        stderr(&output)
+    );
     assert!(
         entries(recipient.path()).is_empty(),
         "{:?}",
@@ -281,21 +291,46 @@ fn interrupt_deletes_pending_upload() {
 /// Serves one HTTP request on `listener` with `response`, and returns the
 /// request's head.
 fn answer_once(listener: TcpListener, response: &'static str) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || answer_next(&listener, response))
+}
+
+/// Serves one request per response, in order, each on its own connection,
+/// and returns the requests' heads.
+fn answer_each(
+    listener: TcpListener,
+    responses: Vec<String>,
+) -> std::thread::JoinHandle<Vec<String>> {
     std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut request = Vec::new();
-        let mut buffer = [0u8; 4096];
-        while !request.windows(4).any(|window| window == b"\r\n\r\n") {
-            let count = stream.read(&mut buffer).unwrap();
-            if count == 0 {
-                break;
-            }
-            request.extend_from_slice(&buffer[..count]);
-        }
-        stream.write_all(response.as_bytes()).unwrap();
-        String::from_utf8_lossy(&request).into_owned()
+        responses
+            .iter()
+            .map(|response| answer_next(&listener, response))
+            .collect()
     })
+}
+
+fn answer_next(listener: &TcpListener, response: &str) -> String {
+    use std::io::{Read, Write};
+    let (mut stream, _) = listener.accept().unwrap();
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+        let count = stream.read(&mut buffer).unwrap();
+        if count == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..count]);
+    }
+    stream.write_all(response.as_bytes()).unwrap();
+    String::from_utf8_lossy(&request).into_owned()
+}
+
+/// Returns an HTTP response with a JSON body.
+fn json_response(status: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 #[test]
@@ -327,4 +362,250 @@ fn redirect_not_followed() {
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
     assert!(stderr(&output).contains("HTTP 307"), "{}", stderr(&output));
     assert!(trap.accept().is_err(), "the redirect was followed");
+}
+
+#[test]
+fn output_missing_directory_keeps_link() {
+    let server = TestServer::start();
+    let link = upload_sample(&server, b"kept");
+    let recipient = tempfile::tempdir().unwrap();
+
+    let rejected = safebox(recipient.path(), &["download", &link, "-o", "newdir/"]);
+    assert_eq!(rejected.status.code(), Some(1), "{}", stderr(&rejected));
+    assert!(
+        stderr(&rejected).contains("newdir/ is not an existing directory"),
+        "{}",
+        stderr(&rejected)
+    );
+    assert!(
+        stderr(&rejected).contains("The link was not used"),
+        "{}",
+        stderr(&rejected)
+    );
+    assert!(entries(recipient.path()).is_empty());
+
+    let retried = safebox(recipient.path(), &["download", &link]);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    assert_eq!(
+        fs::read(recipient.path().join("sample.txt")).unwrap(),
+        b"kept"
+    );
+}
+
+#[test]
+fn output_missing_parent_keeps_link() {
+    let server = TestServer::start();
+    let link = upload_sample(&server, b"kept");
+    let recipient = tempfile::tempdir().unwrap();
+
+    let rejected = safebox(
+        recipient.path(),
+        &["download", &link, "-o", "missing/x.txt"],
+    );
+    assert_eq!(rejected.status.code(), Some(1), "{}", stderr(&rejected));
+    assert!(
+        stderr(&rejected).contains("The link was not used"),
+        "{}",
+        stderr(&rejected)
+    );
+    assert!(entries(recipient.path()).is_empty());
+
+    let retried = safebox(recipient.path(), &["download", &link, "-o", "x.txt"]);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    assert_eq!(fs::read(recipient.path().join("x.txt")).unwrap(), b"kept");
+}
+
+#[test]
+fn upload_over_config_limit() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("huge.bin");
+    // Sparse, and larger than the default 4 GiB limit once encrypted.
+    fs::File::create(&source).unwrap().set_len(4 << 30).unwrap();
+
+    let output = safebox(
+        sender.path(),
+        &["upload", source.to_str().unwrap(), "--server", &server.url],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("server accepts at most {}", 4u64 << 30)),
+        "{}",
+        stderr(&output)
+    );
+    assert!(server.records_due(u64::MAX / 2).is_empty());
+}
+
+#[test]
+fn upload_rejected_too_large() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    let config = format!(r#"{{"page_url":"{server}/","max_size":1000000,"max_expires_in":86400}}"#);
+    let rejection = r#"{"error":"too_large","message":"too large","max_size":10}"#;
+    let handle = answer_each(
+        listener,
+        vec![
+            json_response("200 OK", &config),
+            json_response("413 Payload Too Large", rejection),
+        ],
+    );
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("sample.txt");
+    fs::write(&source, b"more than ten bytes").unwrap();
+
+    let output = safebox(
+        sender.path(),
+        &["upload", source.to_str().unwrap(), "--server", &server],
+    );
+
+    let requests = handle.join().unwrap();
+    assert!(
+        requests[1].starts_with("POST /api/v1/uploads"),
+        "{requests:?}"
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("file too large"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("server accepts at most 10"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains(" 0 bytes"), "{}", stderr(&output));
+}
+
+#[test]
+fn upload_server_with_api_path() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("sample.txt");
+    fs::write(&source, b"data").unwrap();
+    let wrong = format!("{}/api/v1", server.url);
+
+    let output = safebox(
+        sender.path(),
+        &["upload", source.to_str().unwrap(), "--server", &wrong],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("does not look like a Safebox server"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("base URL"), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("not found"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn upload_other_http_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    let handle = answer_once(
+        listener,
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\
+         Content-Length: 9\r\nConnection: close\r\n\r\nNot Found",
+    );
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("sample.txt");
+    fs::write(&source, b"data").unwrap();
+
+    let output = safebox(
+        sender.path(),
+        &["upload", source.to_str().unwrap(), "--server", &server],
+    );
+
+    assert!(handle.join().unwrap().starts_with("GET /api/v1/config"));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("{server}/ does not look like a Safebox server")),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn interrupt_after_claim_says_link_used() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use safebox_crypto::{FileId, Link, LinkSecret, Metadata, encrypt_metadata};
+    use std::io::Write;
+
+    // A fake server: info and claim succeed, then the blob's body stops
+    // after a few bytes and the connection stays open.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    let link = Link::new(FileId::generate(), LinkSecret::generate());
+    let size: u64 = 1 << 20;
+    let metadata = Metadata {
+        name: "stalled.bin".to_owned(),
+        mime: "application/octet-stream".to_owned(),
+        size,
+    };
+    let sealed = encrypt_metadata(&link.secret.metadata_key(), &metadata).unwrap();
+    let info = format!(
+        r#"{{"size":{size},"expires_at":4000000000,"metadata":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(sealed)
+    );
+    let claimed = format!(r#"{{"download_url":"{server}/blob","size":{size}}}"#);
+    let (blob_sent, blob_started) = std::sync::mpsc::channel();
+    let fake = std::thread::spawn(move || {
+        answer_next(&listener, &json_response("200 OK", &info));
+        answer_next(&listener, &json_response("200 OK", &claimed));
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+            let count = std::io::Read::read(&mut stream, &mut buffer).unwrap();
+            assert_ne!(count, 0, "the blob request ended early");
+            head.extend_from_slice(&buffer[..count]);
+        }
+        stream
+            .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\nabc").as_bytes())
+            .unwrap();
+        blob_sent.send(()).unwrap();
+        // Keeps the connection open until the client exits.
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stream, &mut rest);
+    });
+    let recipient = tempfile::tempdir().unwrap();
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_safebox"))
+        .args(["download", &link.to_url(&server), "--server", &server])
+        .current_dir(recipient.path())
+        .env_remove("SAFEBOX_SERVER")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    blob_started
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the blob was requested");
+    // Gives the client time to read the head before the signal.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    fake.join().unwrap();
+
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("This attempt used the link"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        entries(recipient.path()).is_empty(),
+        "{:?}",
+        entries(recipient.path())
+    );
 }
