@@ -264,15 +264,22 @@ fn interrupt_deletes_pending_upload() {
         .spawn()
         .unwrap();
 
-    // Wait until the upload is created, then press "Ctrl-C".
+    // Wait until ciphertext reaches the server, then press "Ctrl-C". The
+    // record alone is not enough: it exists before the client has read the
+    // owner token it needs to delete the upload.
+    let partial_uploads = server.data_dir.join("uploads");
     let started = std::time::Instant::now();
-    while server.records_due(u64::MAX / 2).is_empty() {
+    while !has_nonempty_file(&partial_uploads) {
         assert!(
             started.elapsed().as_secs() < 30,
-            "the upload was never created"
+            "no ciphertext reached the server"
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    assert!(
+        !server.records_due(u64::MAX / 2).is_empty(),
+        "the upload has no record"
+    );
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -286,6 +293,16 @@ fn interrupt_deletes_pending_upload() {
         server.records_due(u64::MAX / 2).is_empty(),
         "the upload was not deleted"
     );
+}
+
+/// Returns whether `dir` contains a file with at least one byte.
+fn has_nonempty_file(dir: &std::path::Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .any(|entry| entry.metadata().is_ok_and(|metadata| metadata.len() > 0))
 }
 
 /// Serves one HTTP request on `listener` with `response`, and returns the
