@@ -149,13 +149,13 @@ impl fmt::Display for ApiError {
                 code,
                 message,
             } if message.is_empty() => {
-                write!(f, "the server answered {status} {code}")
+                write!(f, "the server responded with status {status} {code}")
             }
             Self::Server {
                 status, message, ..
-            } => write!(f, "the server answered {status}: {message}"),
+            } => write!(f, "the server responded with status {status}: {message}"),
             Self::InvalidResponse(reason) => {
-                write!(f, "the server sent an invalid answer ({reason})")
+                write!(f, "the server sent an invalid response ({reason})")
             }
         }
     }
@@ -235,6 +235,12 @@ impl Api {
     /// Base URL, without a trailing slash.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// Origin (`scheme://host:port`) of the base URL, or `None` when the base
+    /// is not an absolute URL.
+    pub fn origin(&self) -> Option<String> {
+        web_sys::Url::new(&self.base).ok().map(|url| url.origin())
     }
 
     fn url(&self, path: &str) -> String {
@@ -435,6 +441,17 @@ mod tests {
                 expires_at: Some(9)
             }
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn api_origin_drops_path() {
+        assert_eq!(
+            Api::new("http://127.0.0.1:8080/prefix/")
+                .origin()
+                .as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(Api::new("not a url").origin(), None);
     }
 
     #[wasm_bindgen_test]

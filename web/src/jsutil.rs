@@ -51,3 +51,10 @@ pub fn random_bytes(bytes: &mut [u8]) -> Result<(), JsValue> {
     window.crypto()?.get_random_values_with_u8_array(bytes)?;
     Ok(())
 }
+
+/// Origin (`scheme://host:port`) the page was opened at, or empty outside a window.
+pub fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().origin().ok())
+        .unwrap_or_default()
+}

@@ -21,6 +21,10 @@ use crate::upload::{CancelToken, UploadError, encrypt_file, put_blob};
 pub struct SentFile {
     /// The share link, secret included.
     pub link: String,
+    /// Name of the sent file, as the browser reported it.
+    pub name: String,
+    /// Plaintext size of the sent file in bytes.
+    pub size: u64,
     /// Unix seconds after which the file is gone.
     pub expires_at: u64,
 }
@@ -29,6 +33,8 @@ impl fmt::Debug for SentFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SentFile")
             .field("link", &"<redacted>")
+            .field("name", &"<redacted>")
+            .field("size", &self.size)
             .field("expires_at", &self.expires_at)
             .finish()
     }
@@ -151,6 +157,8 @@ pub async fn send_file(
     let link = Link::new(id, secret).to_url(page_url);
     Ok(SentFile {
         link,
+        name: file.name(),
+        size,
         expires_at: completed.expires_at,
     })
 }

@@ -11,6 +11,8 @@ use yew::Reducible;
 
 use crate::api::{ApiError, Claimed};
 use crate::download::DownloadError;
+use safebox_crypto::LinkError;
+
 use crate::receive::{FileDetails, ReceiveError};
 use crate::save::SaveError;
 use crate::send::{SendError, SentFile};
@@ -110,6 +112,9 @@ pub enum NoticeKind {
     DecryptFailed,
     /// The server could not be reached or failed.
     Network,
+    /// A request failed because the page's origin differs from its server's,
+    /// so the browser blocked it as cross-origin.
+    WrongOrigin,
     /// The file is larger than the server accepts.
     TooLarge,
     /// The upload failed for another reason than the network.
@@ -130,6 +135,7 @@ impl NoticeKind {
             Self::NotFound => "not-found",
             Self::DecryptFailed => "decrypt-failed",
             Self::Network => "network",
+            Self::WrongOrigin => "wrong-origin",
             Self::TooLarge => "too-large",
             Self::UploadFailed => "upload-failed",
             Self::Cancelled => "cancelled",
@@ -147,8 +153,41 @@ pub struct Notice {
     pub at: Option<u64>,
     /// Bytes, for [`NoticeKind::TooLarge`].
     pub limit: Option<u64>,
-    /// Technical reason, shown under the message. Never holds a secret.
+    /// Technical reason as a sentence, shown under the message, or empty.
+    /// Never contains a secret.
     pub detail: String,
+    /// Origin the page was opened at, for [`NoticeKind::WrongOrigin`].
+    pub page_origin: Option<String>,
+    /// Origin of the server's API, for [`NoticeKind::WrongOrigin`].
+    pub server_origin: Option<String>,
+}
+
+/// Capitalizes `text` and ends it with a period, so a technical reason reads
+/// as a sentence.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// Describes what is wrong with a link, without the advice to copy it again
+/// that the message already gives.
+fn link_problem(error: &LinkError) -> &'static str {
+    match error {
+        LinkError::MissingFragment => "The link has no key after the #.",
+        LinkError::Malformed => "The part after the # is not in the expected format.",
+        LinkError::Truncated => "The link is shorter than expected, probably cut off when copied.",
+        LinkError::TooLong => {
+            "The link is longer than expected, probably with extra characters pasted after it."
+        }
+    }
 }
 
 impl Notice {
@@ -157,7 +196,30 @@ impl Notice {
             kind,
             at: None,
             limit: None,
-            detail: detail.to_string(),
+            detail: sentence(&detail.to_string()),
+            page_origin: None,
+            server_origin: None,
+        }
+    }
+
+    /// Replaces a network failure with [`NoticeKind::WrongOrigin`] when the
+    /// page was opened at `page_origin` but its API is at `api_origin`. The
+    /// browser then blocks every request as cross-origin, for example when
+    /// the page is opened at `localhost` and the server's public URL names
+    /// `127.0.0.1`. Other notices are returned unchanged.
+    ///
+    /// NOTE: a deployment that serves the API from another origin on purpose
+    /// also gets this message when the network is down.
+    pub fn check_origin(self, page_origin: &str, api_origin: Option<&str>) -> Self {
+        match api_origin {
+            Some(api_origin) if self.kind == NoticeKind::Network && api_origin != page_origin => {
+                Self {
+                    page_origin: Some(page_origin.to_owned()),
+                    server_origin: Some(api_origin.to_owned()),
+                    ..Self::new(NoticeKind::WrongOrigin, "")
+                }
+            }
+            _ => self,
         }
     }
 
@@ -176,7 +238,10 @@ impl Notice {
                 limit: *max_size,
                 ..Self::new(NoticeKind::TooLarge, "")
             },
-            ApiError::Network(_) | ApiError::Server { .. } | ApiError::InvalidResponse(_) => {
+            ApiError::Network(reason) => {
+                Self::new(NoticeKind::Network, format!("Technical detail: {reason}"))
+            }
+            ApiError::Server { .. } | ApiError::InvalidResponse(_) => {
                 Self::new(NoticeKind::Network, error)
             }
             ApiError::IncompleteUpload => Self::new(NoticeKind::UploadFailed, error),
@@ -201,7 +266,9 @@ impl Notice {
     /// The message for a failed receive step.
     pub fn from_receive(error: &ReceiveError) -> Self {
         match error {
-            ReceiveError::InvalidLink(reason) => Self::new(NoticeKind::InvalidLink, reason),
+            ReceiveError::InvalidLink(reason) => {
+                Self::new(NoticeKind::InvalidLink, link_problem(reason))
+            }
             ReceiveError::Api(error) => Self::from_api(error),
             ReceiveError::DecryptFailed => Self::new(NoticeKind::DecryptFailed, ""),
             ReceiveError::Download(DownloadError::Save(SaveError::Cancelled)) => {
@@ -598,6 +665,62 @@ mod tests {
             downloaded_at: Some(5),
         }));
         assert_eq!(downloaded.at, Some(5));
+    }
+
+    #[wasm_bindgen_test]
+    fn network_error_on_other_origin() {
+        let network = Notice::from_receive(&ReceiveError::Api(ApiError::Network(
+            "TypeError: Failed to fetch".into(),
+        )));
+        assert_eq!(
+            network.detail,
+            "Technical detail: TypeError: Failed to fetch."
+        );
+
+        let moved = network
+            .clone()
+            .check_origin("http://localhost:8080", Some("http://127.0.0.1:8080"));
+        assert_eq!(moved.kind, NoticeKind::WrongOrigin);
+        assert_eq!(moved.page_origin.as_deref(), Some("http://localhost:8080"));
+        assert_eq!(
+            moved.server_origin.as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(moved.detail, "");
+    }
+
+    #[wasm_bindgen_test]
+    fn network_error_on_same_origin() {
+        let network = Notice::from_receive(&ReceiveError::Api(ApiError::Network("x".into())));
+        let same = network
+            .clone()
+            .check_origin("http://127.0.0.1:8080", Some("http://127.0.0.1:8080"));
+        assert_eq!(same, network);
+        let unknown = network.clone().check_origin("http://localhost:8080", None);
+        assert_eq!(unknown, network);
+    }
+
+    #[wasm_bindgen_test]
+    fn other_errors_keep_kind_on_other_origin() {
+        let expired =
+            Notice::from_receive(&ReceiveError::Api(ApiError::Expired { expires_at: None }));
+        let checked = expired
+            .clone()
+            .check_origin("http://localhost:8080", Some("http://127.0.0.1:8080"));
+        assert_eq!(checked, expired);
+    }
+
+    #[wasm_bindgen_test]
+    fn detail_reads_as_sentence() {
+        assert_eq!(
+            sentence("the upload failed (timeout)"),
+            "The upload failed (timeout)."
+        );
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
+        let invalid = Notice::from_receive(&ReceiveError::InvalidLink(LinkError::Truncated));
+        assert!(!invalid.detail.contains("copy"), "{}", invalid.detail);
+        assert!(invalid.detail.starts_with("The link"), "{}", invalid.detail);
     }
 
     #[wasm_bindgen_test]

@@ -13,6 +13,10 @@ pub struct MessageProps {
     /// Shows a Retry button that calls this.
     #[prop_or_default]
     pub on_retry: Option<Callback<()>>,
+    /// For [`NoticeKind::WrongOrigin`]: the same page at the server's origin,
+    /// shown as a link. It may contain the link's secret.
+    #[prop_or_default]
+    pub server_page_url: Option<AttrValue>,
 }
 
 /// Renders a titled message box whose `data-kind` is [`NoticeKind::data_kind`].
@@ -27,6 +31,16 @@ pub fn message(props: &MessageProps) -> Html {
         html! { <button type="button" class="button" data-testid="retry-button" {onclick}>{ "Retry" }</button> }
     });
 
+    let open_at_server = props.server_page_url.as_ref().map(|href| {
+        html! {
+            <p>
+                <a class="button primary" data-testid="open-at-server" href={href.clone()}>
+                    { "Open this page at " }{ notice.server_origin.clone().unwrap_or_default() }
+                </a>
+            </p>
+        }
+    });
+
     let detail = (!notice.detail.is_empty())
         .then(|| html! { <p class="message-detail">{ &notice.detail }</p> });
     let severity = if notice.kind == NoticeKind::Cancelled {
@@ -39,6 +53,7 @@ pub fn message(props: &MessageProps) -> Html {
         <section class={severity} data-testid="message" data-kind={notice.kind.data_kind()} role="alert">
             <h2 class="message-title">{ title }</h2>
             <p>{ text }</p>
+            { for open_at_server }
             { for detail }
             { for retry }
         </section>
@@ -58,7 +73,8 @@ fn describe(notice: &Notice) -> (&'static str, String) {
             "This file was already downloaded",
             format!(
                 "Someone downloaded it{}. Each link works only once, and the file has been deleted. \
-                 Ask the sender for a new link.",
+                 Ask the sender for a new link. If you did not download it yourself, tell the \
+                 sender: someone else opened the link first.",
                 when("on")
             ),
         ),
@@ -91,6 +107,17 @@ fn describe(notice: &Notice) -> (&'static str, String) {
              connection and try again."
                 .to_owned(),
         ),
+        NoticeKind::WrongOrigin => {
+            let page = notice.page_origin.as_deref().unwrap_or("another address");
+            let server = notice.server_origin.as_deref().unwrap_or("another address");
+            (
+                "Page opened at the wrong address",
+                format!(
+                    "This page was opened at {page} but its server is at {server}, so the browser \
+                     blocked its requests. Open the page at {server} instead."
+                ),
+            )
+        }
         NoticeKind::TooLarge => (
             "File too large",
             match notice.limit {

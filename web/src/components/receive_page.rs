@@ -6,7 +6,7 @@ use crate::components::{Message, ProgressBar};
 use crate::format;
 use crate::hooks::use_receive;
 use crate::receive::FileDetails;
-use crate::state::ReceiveStatus;
+use crate::state::{Notice, NoticeKind, ReceiveStatus};
 
 /// Properties of [`ReceivePage`].
 #[derive(Properties, PartialEq)]
@@ -21,7 +21,13 @@ pub fn receive_page(props: &ReceivePageProps) -> Html {
     let receive = use_receive(&props.fragment);
     let state = &*receive.state;
 
-    let details = state.details.as_ref().map(details_view);
+    // After the download the file is gone from the server, so its expiry no
+    // longer applies.
+    let downloaded = matches!(state.status, ReceiveStatus::Done { .. });
+    let details = state
+        .details
+        .as_ref()
+        .map(|details| details_view(details, !downloaded));
     let in_memory_notice = state.in_memory.then(|| {
         html! {
             <p class="notice" data-testid="in-memory-notice">
@@ -71,7 +77,8 @@ pub fn receive_page(props: &ReceivePageProps) -> Html {
         },
         ReceiveStatus::Failed { notice, retry } => {
             let on_retry = retry.is_some().then(|| receive.retry.clone());
-            html! { <Message notice={notice.clone()} {on_retry} /> }
+            let server_page_url = server_page_url(notice, &props.fragment);
+            html! { <Message notice={notice.clone()} {on_retry} {server_page_url} /> }
         }
     };
 
@@ -85,15 +92,35 @@ pub fn receive_page(props: &ReceivePageProps) -> Html {
     }
 }
 
-fn details_view(details: &FileDetails) -> Html {
+/// Builds the URL of this page, fragment included, at the server's origin
+/// when `notice` reports that the page was opened at another origin.
+fn server_page_url(notice: &Notice, fragment: &str) -> Option<AttrValue> {
+    if notice.kind != NoticeKind::WrongOrigin {
+        return None;
+    }
+    let server_origin = notice.server_origin.as_deref()?;
+    let location = web_sys::window()?.location();
+    let path = location.pathname().unwrap_or_default();
+    let query = location.search().unwrap_or_default();
+    Some(format!("{server_origin}{path}{query}#{fragment}").into())
+}
+
+fn details_view(details: &FileDetails, show_expiry: bool) -> Html {
+    let expiry = show_expiry.then(|| {
+        html! {
+            <>
+                <dt>{ "Expires" }</dt>
+                <dd data-testid="expires-at">{ format::local_time(details.expires_at) }{ " (your local time)" }</dd>
+            </>
+        }
+    });
     html! {
         <dl class="file-details">
             <dt>{ "File" }</dt>
             <dd class="file-name" data-testid="file-name">{ &details.name }</dd>
             <dt>{ "Size" }</dt>
             <dd data-testid="file-size" data-bytes={details.size.to_string()}>{ format::size(details.size) }</dd>
-            <dt>{ "Expires" }</dt>
-            <dd data-testid="expires-at">{ format::local_time(details.expires_at) }{ " (your local time)" }</dd>
+            { for expiry }
         </dl>
     }
 }

@@ -21,6 +21,12 @@ pub fn send_page() -> Html {
         let on_reset = Callback::from(move |_: MouseEvent| reset.emit(()));
         return html! {
             <>
+                <p class="selected-file" data-testid="sent-file">
+                    { "Sent " }
+                    <span class="file-name" data-testid="sent-file-name">{ &sent.name }</span>
+                    { " · " }
+                    <span data-testid="sent-file-size" data-bytes={sent.size.to_string()}>{ format::size(sent.size) }</span>
+                </p>
                 <LinkBox link={sent.link.clone()} expires_at={sent.expires_at} />
                 <button type="button" class="button" onclick={on_reset}>{ "Send another file" }</button>
             </>

@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use crate::api::{Api, Claimed};
 use crate::download::DownloadEvents;
-use crate::jsutil::now_ms;
+use crate::jsutil::{now_ms, page_origin};
 use crate::receive::{ReceiveError, Recipient};
 use crate::save::{register_worker, streaming_supported};
 use crate::state::{Notice, NoticeKind, ReceiveAction, ReceiveState, ReceiveStatus, RetryStep};
@@ -135,7 +135,7 @@ async fn load_details(dispatcher: Dispatcher, recipient: Rc<Recipient>) {
     let api = Api::shared().await;
     match recipient.details(&api).await {
         Ok(details) => dispatcher.dispatch(ReceiveAction::Loaded(details)),
-        Err(error) => fail_with_retry(&dispatcher, &error, RetryStep::Details),
+        Err(error) => fail_with_retry(&dispatcher, &api, &error, RetryStep::Details),
     }
 }
 
@@ -144,7 +144,7 @@ async fn claim_and_download(dispatcher: Dispatcher, recipient: Rc<Recipient>, na
     let api = Api::shared().await;
     match recipient.claim(&api).await {
         Ok(claimed) => run_download(dispatcher, recipient, claimed, name).await,
-        Err(error) => fail_with_retry(&dispatcher, &error, RetryStep::Claim),
+        Err(error) => fail_with_retry(&dispatcher, &api, &error, RetryStep::Claim),
     }
 }
 
@@ -163,7 +163,9 @@ async fn run_download(
     };
     match recipient.download(&api, &claimed, &name, &events).await {
         Ok(confirmed) => dispatcher.dispatch(ReceiveAction::Done { confirmed }),
-        Err(error) => fail_with_retry(&dispatcher, &error, RetryStep::Download(claimed)),
+        Err(error) => {
+            fail_with_retry(&dispatcher, &api, &error, RetryStep::Download(claimed));
+        }
     }
 }
 
@@ -175,9 +177,11 @@ fn fail(dispatcher: &Dispatcher, error: &ReceiveError) {
 }
 
 /// Reports `error`, offering `step` again when the failure may be passing
-/// and retrying burns nothing new.
-fn fail_with_retry(dispatcher: &Dispatcher, error: &ReceiveError, step: RetryStep) {
-    let notice = Notice::from_receive(error);
+/// and retrying burns nothing new. A network failure while the page and
+/// `api` are on different origins is reported as [`NoticeKind::WrongOrigin`],
+/// which no retry can fix.
+fn fail_with_retry(dispatcher: &Dispatcher, api: &Api, error: &ReceiveError, step: RetryStep) {
+    let notice = Notice::from_receive(error).check_origin(&page_origin(), api.origin().as_deref());
     let retry = matches!(notice.kind, NoticeKind::Network | NoticeKind::SaveFailed).then_some(step);
     dispatcher.dispatch(ReceiveAction::Failed { notice, retry });
 }

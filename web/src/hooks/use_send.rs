@@ -7,7 +7,7 @@ use web_sys::File;
 use yew::prelude::*;
 
 use crate::api::Api;
-use crate::jsutil::now_ms;
+use crate::jsutil::{now_ms, page_origin};
 use crate::send::{page_url, send_file};
 use crate::state::{Notice, Phase, SendAction, SendState};
 use crate::upload::CancelToken;
@@ -64,9 +64,9 @@ pub fn use_send() -> SendHandle {
                 let report = throttled_report(dispatcher.clone());
                 let api = Api::shared().await;
                 let result = send_file(&api, &file, expires_in, &page_url(), &token, report).await;
-                dispatcher.dispatch(SendAction::Finished(
-                    result.map_err(|error| Notice::from_send(&error)),
-                ));
+                dispatcher.dispatch(SendAction::Finished(result.map_err(|error| {
+                    Notice::from_send(&error).check_origin(&page_origin(), api.origin().as_deref())
+                })));
             });
         })
     };
