@@ -10,7 +10,7 @@ pub const MIN_SIZE: u64 = 44;
 pub const DEFAULT_MAX_SIZE: u64 = 4 * 1024 * 1024 * 1024;
 /// Shortest lifetime of an upload in seconds.
 pub const MIN_EXPIRES_IN: u64 = 60;
-/// Longest lifetime of an upload in seconds (one day).
+/// Maximum lifetime of an upload in seconds (one day).
 pub const MAX_EXPIRES_IN: u64 = 86_400;
 /// Maximum size of the encrypted metadata in bytes.
 pub const MAX_METADATA_LEN: usize = 4096;

@@ -207,7 +207,7 @@ async fn copy_decrypted(
         .map_err(DownloadError::Api)?;
     let reader = response
         .body()
-        .ok_or_else(|| DownloadError::Interrupted("the answer has no body".into()))?
+        .ok_or_else(|| DownloadError::Interrupted("the response has no body".into()))?
         .get_reader()
         .dyn_into::<ReadableStreamDefaultReader>()
         .map_err(|_| DownloadError::Interrupted("the body cannot be read as a stream".into()))?;

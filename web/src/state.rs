@@ -149,7 +149,7 @@ impl NoticeKind {
 pub struct Notice {
     /// Which message.
     pub kind: NoticeKind,
-    /// Unix seconds of the download or expiry, when the server said.
+    /// Unix seconds of the download or expiry, when the server returned it.
     pub at: Option<u64>,
     /// Bytes, for [`NoticeKind::TooLarge`].
     pub limit: Option<u64>,

@@ -170,8 +170,8 @@ pub fn respond<T: IntoResponse>(
     }
 }
 
-/// Answers a path whose id is malformed with the same `404` as an unknown
-/// id. The text is not logged: it may be a pasted link with its secret.
+/// Returns the same `404` for a path whose id is malformed as for an unknown
+/// id. The text is not logged, because it may be a pasted link with its secret.
 pub fn reject_malformed_id(operation: &'static str) -> Response {
     tracing::info!(
         operation,
