@@ -111,6 +111,7 @@ fn cli_round_trip_aws() {
     if skipped() {
         return;
     }
+    let _watchdog = common::Watchdog::start();
     let cli = cli_binary();
     let work_dir = tempfile::tempdir().unwrap();
     let log = work_dir.path().join("server.log");

@@ -30,16 +30,22 @@ const SIZE: usize = 4096;
 struct Handler {
     app: Router,
     clock: Arc<ManualClock>,
+    _watchdog: common::Watchdog,
 }
 
 impl Handler {
     fn new() -> Self {
+        let watchdog = common::Watchdog::start();
         let clock = Arc::new(ManualClock::starting_now());
         let config = Config::new(ORIGIN, None, PathBuf::from("no-web-app"), 1024 * 1024).unwrap();
         let backend = fresh_backend(&config, clock.clone());
         let state = backend.state(config, clock.clone());
         let app = safebox_server::aws::app(state, Some(ORIGIN)).unwrap();
-        Self { app, clock }
+        Self {
+            app,
+            clock,
+            _watchdog: watchdog,
+        }
     }
 
     /// Loads `tests/data/apigw/<name>`, fills its `{placeholders}`, and

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Backend, TestServer};
 use reqwest::{Method, StatusCode};
@@ -191,7 +191,13 @@ async fn sweeper_removes_stale_blobs() {
     assert_eq!(report.stale_removed, 0);
     assert_eq!(server.stored_size(&upload.id).await, Some(100));
 
-    server.clock.advance(STALE_BLOB_AGE + 1);
+    // A blob's age comes from its file's modification time, which is real
+    // time: on a slow machine, seconds may pass since the test clock began.
+    let written_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    server.clock.set(written_at + STALE_BLOB_AGE + 1);
     let report = sweeper::sweep_once(&server.state).await;
     assert_eq!(report.stale_removed, 1);
     assert_eq!(server.stored_size(&upload.id).await, None);

@@ -28,7 +28,9 @@ mod provision;
 mod records;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use clap::ValueEnum;
@@ -140,6 +142,19 @@ pub async fn load_sdk_config() -> Result<SdkConfig, AwsError> {
     Ok(sdk_config)
 }
 
+/// Time limits for each S3 and DynamoDB call. The SDK's defaults limit only
+/// the connect time, so a server that stops responding could stall a call.
+/// Here a stalled attempt is dropped and retried on a new connection, and
+/// the whole call gives up before the Lambda's 10 s timeout.
+fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .read_timeout(Duration::from_secs(4))
+        .operation_attempt_timeout(Duration::from_secs(4))
+        .operation_timeout(Duration::from_secs(9))
+        .build()
+}
+
 /// The AWS backend: SDK clients built once and the two stores over them.
 #[derive(Clone)]
 pub struct AwsBackend {
@@ -224,9 +239,13 @@ impl AwsBackend {
             // not carry a checksum of an empty body.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .timeout_config(timeout_config())
             .build();
         let s3 = aws_sdk_s3::Client::from_conf(s3_config);
-        let dynamodb = aws_sdk_dynamodb::Client::new(dynamodb_sdk_config);
+        let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(dynamodb_sdk_config)
+            .timeout_config(timeout_config())
+            .build();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config);
 
         Ok(Self {
             records: Arc::new(DynamoRecordStore::new(

@@ -53,10 +53,30 @@ pub struct AwsServices {
     _dynamodb: Child,
 }
 
+static SERVICES: OnceLock<AwsServices> = OnceLock::new();
+
 /// Returns the servers, starting them on first use.
 pub fn services() -> &'static AwsServices {
-    static SERVICES: OnceLock<AwsServices> = OnceLock::new();
     SERVICES.get_or_init(start_services)
+}
+
+/// Returns the last lines of each server's log, if the servers were started.
+pub fn server_log_tails() -> String {
+    let Some(services) = SERVICES.get() else {
+        return "the local S3 and DynamoDB API servers were not started\n".to_owned();
+    };
+    let mut tails = String::new();
+    for name in ["s3s-fs.log", "dynalite.log"] {
+        let path = services.work_dir.join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        tails.push_str(&format!(
+            "--- last lines of {} ---\n{tail}\n",
+            path.display()
+        ));
+    }
+    tails
 }
 
 fn repo_root() -> PathBuf {
@@ -122,6 +142,8 @@ while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.
 kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; rm -rf "$cleanup""#;
     let log_file = std::fs::File::create(log).expect("create server log");
     Command::new("sh")
+        // s3s-fs logs each failed request at this level.
+        .env("RUST_LOG", "info")
         .arg("-c")
         .arg(script)
         .arg("sh")

@@ -10,9 +10,12 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::Router;
@@ -100,6 +103,43 @@ macro_rules! test_on_each_backend {
 #[allow(unused_imports)]
 pub(crate) use test_on_each_backend;
 
+/// Maximum time for one test. Each test here takes a few seconds, even on a
+/// loaded machine.
+pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(180);
+
+/// Guard that stops the whole test process if its test runs past
+/// [`TEST_TIME_LIMIT`], after printing the test's name and what the local
+/// AWS API servers logged. A request that never returns then fails the run
+/// at once instead of stalling it.
+pub struct Watchdog {
+    _done: mpsc::Sender<()>,
+}
+
+impl Watchdog {
+    /// Starts the watchdog for the test running on this thread (the test
+    /// harness names each test's thread after the test).
+    pub fn start() -> Self {
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
+        let (done, finished) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if finished.recv_timeout(TEST_TIME_LIMIT) == Err(RecvTimeoutError::Timeout) {
+                #[allow(unused_mut)]
+                let mut report = format!(
+                    "\ntest {test} did not finish within {} s: stopping the test process\n",
+                    TEST_TIME_LIMIT.as_secs()
+                );
+                #[cfg(feature = "aws")]
+                report.push_str(&aws::server_log_tails());
+                // Written to the real stderr: the harness captures what
+                // `eprintln!` prints and would never show it.
+                let _ = std::io::stderr().write_all(report.as_bytes());
+                std::process::exit(101);
+            }
+        });
+        Self { _done: done }
+    }
+}
+
 /// Builds a fresh, empty backend instance.
 pub trait BackendFactory: Send + Sync {
     /// Returns the backend this factory builds.
@@ -170,6 +210,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    _watchdog: Watchdog,
 }
 
 impl TestServer {
@@ -180,6 +221,7 @@ impl TestServer {
 
     /// Starts a server on `factory`'s backend.
     pub async fn start_with(factory: &dyn BackendFactory, options: Options) -> Self {
+        let watchdog = Watchdog::start();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -225,9 +267,13 @@ impl TestServer {
             state,
             calls,
             data_dir,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("HTTP client"),
             shutdown: Some(shutdown),
             task,
+            _watchdog: watchdog,
         }
     }
 
