@@ -2,7 +2,7 @@
 //!
 //! Each error prints as two parts: what went wrong ([`std::fmt::Display`])
 //! and what to try next ([`Error::hint`]). Each kind of failure has its own
-//! exit code ([`Error::exit_code`]), so scripts can tell them apart.
+//! exit code ([`Error::exit_code`]), so scripts can distinguish them.
 //!
 //! No variant contains a key, a claim token, an owner token, a link fragment or
 //! file content, so printing an error never reveals one.
@@ -257,7 +257,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps an error of a download after its claim, so its hint says that
+    /// Wraps an error of a download after its claim, so its hint states that
     /// the link no longer works. [`Error::OutputAppeared`] stays as it is,
     /// because the file was saved.
     pub fn after_claim(error: Error) -> Error {

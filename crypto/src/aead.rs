@@ -50,7 +50,7 @@ pub(crate) fn open(
     let (body, tag) = sealed.split_at(body_len);
 
     // The tag is checked before any keystream is applied, so on failure the
-    // buffer still holds ciphertext only.
+    // buffer still contains ciphertext only.
     let mut buffer = body.to_vec();
     cipher
         .decrypt_in_place_detached(

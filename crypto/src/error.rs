@@ -1,7 +1,7 @@
 //! The error types of the crate.
 //!
-//! Failed authentication of any kind is [`DecryptError`], which says nothing
-//! about which check failed. Caller mistakes (a wrong record length, a record
+//! Failed authentication of any kind is [`DecryptError`], which does not
+//! reveal which check failed. Caller mistakes (a wrong record length, a record
 //! size out of range, a file name too long to fit the metadata) are
 //! [`FormatError`]. Parsing user input has its own errors: [`LinkError`],
 //! [`IdError`] and [`EncodingError`].
@@ -14,7 +14,7 @@ use thiserror::Error;
 /// This error is deliberately opaque. Every authentication failure (a wrong
 /// tag, a missing or misplaced last record, a record of impossible length, a
 /// header that cannot be read, appended data) turns into this one value, so
-/// nothing tells an attacker which check failed.
+/// an attacker cannot learn which check failed.
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
 #[error(
     "decryption failed: the key is wrong or the data was modified or truncated; \
@@ -22,7 +22,7 @@ use thiserror::Error;
 )]
 pub struct DecryptError;
 
-/// The caller asked for something the format does not allow.
+/// The caller requested something the format does not allow.
 ///
 /// These errors point at a bug or a limit on the encrypting side; they never
 /// come from authenticating data.
@@ -104,7 +104,7 @@ pub enum FormatError {
     MetadataTooLong(usize),
 }
 
-/// A link that cannot be read. Each message says what is wrong and what to do.
+/// A link that cannot be parsed. Each message names the problem and what to do.
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
 pub enum LinkError {
     /// No `#` part, or an empty one: the key is missing.

@@ -125,7 +125,7 @@ enum DecryptState {
 /// record with `last = true` was accepted) BEFORE TRUSTING THE OUTPUT: a
 /// stream that stops early decrypts fine up to the cut.
 ///
-/// A reader that knows the total size finds the last record with
+/// A reader given the total size finds the last record with
 /// [`RecordLayout`]; a streaming reader marks a record last when it is
 /// shorter than [`sealed_record_len`] or the stream ends right after it.
 ///

@@ -6,7 +6,7 @@
 //!   [`BlobStore`](store::BlobStore) traits, shaped after DynamoDB conditional
 //!   updates and S3 presigned requests.
 //! - [`api`]: the one axum router for `docs/API.md`, the static web app and
-//!   the security headers. It knows no storage backend.
+//!   the security headers. It depends on no storage backend.
 //! - [`local`]: the local backend (SQLite records, blob files in a data
 //!   directory, HMAC-signed blob URLs) and its `/blob` routes.
 //! - `aws` (cargo feature `aws`, on by default): the AWS backend (DynamoDB

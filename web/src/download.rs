@@ -151,7 +151,7 @@ impl RecordSplitter {
     }
 }
 
-/// What [`download_file`] tells the page while it runs.
+/// Receiver of the progress and results that [`download_file`] reports while it runs.
 pub trait DownloadEvents {
     /// The saver is chosen; `in_memory` when the file is gathered in memory.
     fn saver_opened(&self, in_memory: bool);

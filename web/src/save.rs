@@ -212,7 +212,7 @@ struct PortState {
     registered: Cell<bool>,
     rejected: Cell<bool>,
     cancelled: Cell<bool>,
-    /// Chunks the stream has asked for and not yet received.
+    /// Chunks the stream has requested and not yet received.
     credits: Cell<u32>,
     waiter: RefCell<Option<Deferred>>,
 }
@@ -394,7 +394,7 @@ impl StreamSaver {
     fn post_control(&self, kind: &str) {
         let message = Object::new();
         set(&message, "type", &kind.into());
-        // Fails only once the worker closed the port, when nothing is left to tell it.
+        // Fails only once the worker closed the port, when nothing is left to send it.
         let _ = self.port.post_message(&message);
     }
 }

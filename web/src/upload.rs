@@ -220,7 +220,7 @@ fn is_forbidden_header(name: &str) -> bool {
 /// # Errors
 ///
 /// [`UploadError::Cancelled`] when `cancel` aborts the request,
-/// [`UploadError::Network`] when no answer arrives, and
+/// [`UploadError::Network`] when no response arrives, and
 /// [`UploadError::Rejected`] for a status outside 200..=299.
 pub async fn put_blob(
     url: &str,

@@ -99,12 +99,12 @@ impl StreamRecord {
     }
 }
 
-/// Handles one invocation of the events function and returns its answer.
+/// Handles one invocation of the events function and returns its result.
 ///
-/// A stream batch answers `{"batchItemFailures": [...]}` naming the records
+/// A stream batch returns `{"batchItemFailures": [...]}` naming the records
 /// whose ciphertext could not be deleted, so that Lambda retries only
 /// those (the event source mapping needs `ReportBatchItemFailures`). A
-/// scheduled event runs one sweep and answers its counts.
+/// scheduled event runs one sweep and returns its counts.
 pub async fn handle(state: &AppState, payload: Value) -> Result<Value, EventError> {
     if payload.get("Records").is_some_and(Value::is_array) {
         let batch: StreamBatch =

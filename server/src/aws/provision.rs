@@ -34,8 +34,8 @@ fn failure(resource: &str, detail: impl std::fmt::Display) -> AwsError {
     }
 }
 
-/// Tells whether an S3 call failed because the server does not implement
-/// it, as local S3 servers answer for bucket settings they lack.
+/// Returns whether an S3 call failed because the server does not implement
+/// it, the error local S3 servers return for bucket settings they lack.
 fn is_not_implemented<E, R>(error: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,

@@ -133,8 +133,8 @@ impl DynamoRecordStore {
     /// Returns the item a failed conditional write saw: the copy DynamoDB
     /// sent back with `ReturnValuesOnConditionCheckFailure = ALL_OLD`, or a
     /// fresh consistent read where the server sent none. Either way the
-    /// failed write has already decided the outcome; the item only tells
-    /// the caller why.
+    /// failed write has already decided the outcome, and the item only
+    /// explains it.
     async fn item_after_failure(
         &self,
         id: &FileId,
@@ -387,7 +387,7 @@ impl RecordStore for DynamoRecordStore {
     }
 }
 
-/// Chooses the answer for a claim whose conditional write failed, from the
+/// Chooses the outcome of a claim whose conditional write failed, from the
 /// record as that write saw it (or as read right after).
 fn lost_claim_outcome(record: Option<&Record>, claim_hash: &TokenHash, now: u64) -> ClaimOutcome {
     let Some(record) = record else {
@@ -404,7 +404,7 @@ fn lost_claim_outcome(record: Option<&Record>, claim_hash: &TokenHash, now: u64)
         // Claimable can only be seen on a read that follows the failed
         // write, when the record was pending at the write and its sender
         // completed it in between. The write did not claim it, so the
-        // answer is the one for a pending record.
+        // outcome is the one for a pending record.
         RecipientStatus::Pending | RecipientStatus::Claimable => ClaimOutcome::NotFound,
     }
 }

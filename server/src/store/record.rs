@@ -152,7 +152,7 @@ pub enum ClaimOutcome {
     /// This call claimed the record. It is returned in its claimed state.
     Claimed(Record),
     /// No record, a different claim hash, or a pending upload. Callers must
-    /// answer all three alike so that a bare id reveals nothing.
+    /// respond to all three alike so that a bare id reveals nothing.
     NotFound,
     /// The claim hash matched but the record was claimed before.
     AlreadyClaimed {

@@ -1,4 +1,4 @@
-//! The receive page: what the link holds, and the Download button.
+//! The receive page: the file behind the link, and the Download button.
 
 use yew::prelude::*;
 

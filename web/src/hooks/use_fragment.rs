@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 /// The fragment of the page URL without `#`, or `None` when it is empty.
 ///
-/// The fragment holds a link's secret: it is read here and never written to
+/// The fragment contains a link's secret: it is read here and never written to
 /// another URL, a log or storage.
 #[hook]
 pub fn use_fragment() -> Option<String> {
