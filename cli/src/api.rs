@@ -6,7 +6,6 @@
 //! carry a signature.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::Read;
 use std::time::Duration;
 
@@ -14,7 +13,10 @@ use reqwest::Url;
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HOST, HeaderMap, HeaderName, HeaderValue};
 use reqwest::redirect::Policy;
-use serde::{Deserialize, Deserializer, Serialize};
+use safebox_protocol::{
+    ClaimResponse, ClaimTokenRequest, CompleteResponse, CreateUploadRequest, CreateUploadResponse,
+    ErrorBody, ErrorCode, FileInfoResponse, ServerConfig, TokenText, WebConfig, path,
+};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, printable};
@@ -36,122 +38,23 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// is dropped (Linux `TCP_USER_TIMEOUT`; elsewhere an upload has no timeout).
 const UPLOAD_STALL_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The `owner_token` returned when an upload is created: it lets its holder
-/// complete, inspect or delete the upload. Wiped on drop; `Debug` is
-/// redacted.
-pub struct OwnerToken(Zeroizing<String>);
+/// Returns the `Authorization` value for an owner token, marked sensitive
+/// so that it is never printed.
+fn bearer(owner_token: &TokenText) -> Result<HeaderValue, Error> {
+    let value = Zeroizing::new(format!("Bearer {}", owner_token.expose()));
+    let mut header = HeaderValue::try_from(value.as_str()).map_err(|_| Error::Protocol {
+        host: "the server".to_owned(),
+        detail: "the owner token is not a valid header value".to_owned(),
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
+}
 
-impl OwnerToken {
-    fn bearer(&self) -> Result<HeaderValue, Error> {
-        let mut value =
-            HeaderValue::try_from(format!("Bearer {}", self.0.as_str())).map_err(|_| {
-                Error::Protocol {
-                    host: "the server".to_owned(),
-                    detail: "the owner token is not a valid header value".to_owned(),
-                }
-            })?;
-        value.set_sensitive(true);
-        Ok(value)
+/// Returns the body of a recipient's request.
+fn claim_body(claim_token: &str) -> ClaimTokenRequest {
+    ClaimTokenRequest {
+        claim_token: Some(TokenText::new(claim_token)),
     }
-}
-
-impl fmt::Debug for OwnerToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OwnerToken([REDACTED])")
-    }
-}
-
-impl<'de> Deserialize<'de> for OwnerToken {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|token| OwnerToken(Zeroizing::new(token)))
-    }
-}
-
-/// Response of `GET /api/v1/config`.
-#[derive(Debug, Deserialize)]
-pub struct ServerConfig {
-    /// URL of the web page that links point to.
-    pub page_url: String,
-    /// Largest ciphertext the server accepts, in bytes.
-    pub max_size: u64,
-    /// Maximum expiry the server accepts, in seconds.
-    pub max_expires_in: u64,
-}
-
-/// Body of `POST /api/v1/uploads`.
-#[derive(Serialize)]
-pub struct CreateUpload<'a> {
-    /// Ciphertext size in bytes.
-    pub size: u64,
-    /// Seconds until the file expires.
-    pub expires_in: u64,
-    /// `b64u` of SHA-256 of the claim token.
-    pub claim_hash: &'a str,
-    /// `b64u` of the encrypted metadata.
-    pub metadata: &'a str,
-}
-
-/// Response of `POST /api/v1/uploads`.
-#[derive(Debug, Deserialize)]
-pub struct CreatedUpload {
-    /// The file id chosen by the server.
-    pub id: String,
-    /// Absolute URL to `PUT` the ciphertext to.
-    pub upload_url: String,
-    /// Headers to send with the `PUT`.
-    #[serde(default)]
-    pub upload_headers: BTreeMap<String, String>,
-    /// Token to complete or delete the upload.
-    pub owner_token: OwnerToken,
-    /// Expiry in Unix seconds.
-    pub expires_at: u64,
-}
-
-/// Response of `POST /api/v1/uploads/{id}/complete`.
-#[derive(Debug, Deserialize)]
-pub struct Completed {
-    /// Expiry in Unix seconds.
-    pub expires_at: u64,
-}
-
-/// Response of `POST /api/v1/files/{id}/info`.
-#[derive(Debug, Deserialize)]
-pub struct FileInfo {
-    /// Ciphertext size in bytes.
-    pub size: u64,
-    /// Expiry in Unix seconds.
-    pub expires_at: u64,
-    /// `b64u` of the encrypted metadata.
-    pub metadata: String,
-}
-
-/// Response of `POST /api/v1/files/{id}/claim`.
-#[derive(Debug, Deserialize)]
-pub struct Claimed {
-    /// Absolute URL to `GET` the ciphertext from.
-    pub download_url: String,
-    /// Ciphertext size in bytes.
-    pub size: u64,
-}
-
-/// Body of the recipient's requests.
-#[derive(Serialize)]
-struct ClaimBody<'a> {
-    claim_token: &'a str,
-}
-
-/// Error body shared by every API error.
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    downloaded_at: Option<u64>,
-    #[serde(default)]
-    expires_at: Option<u64>,
-    #[serde(default)]
-    max_size: Option<u64>,
 }
 
 /// A connection to one Safebox API.
@@ -218,7 +121,7 @@ impl Api {
     /// the configuration, as from a `--server` with an extra path or another
     /// web server. Network errors pass through unchanged.
     pub fn config(&self) -> Result<ServerConfig, Error> {
-        let url = self.endpoint("api/v1/config")?;
+        let url = self.endpoint(path::CONFIG)?;
         let result = self.send_json(&url, self.http.get(url.clone()));
         result.map_err(|error| {
             let detail = match error {
@@ -241,8 +144,11 @@ impl Api {
     }
 
     /// Creates an upload with `POST /api/v1/uploads`.
-    pub fn create_upload(&self, request: &CreateUpload<'_>) -> Result<CreatedUpload, Error> {
-        let url = self.endpoint("api/v1/uploads")?;
+    pub fn create_upload(
+        &self,
+        request: &CreateUploadRequest,
+    ) -> Result<CreateUploadResponse, Error> {
+        let url = self.endpoint(path::UPLOADS)?;
         let result = self.send_json(&url, self.http.post(url.clone()).json(request));
         result.map_err(|error| match error {
             Error::TooLarge { max, .. } => Error::TooLarge {
@@ -289,38 +195,38 @@ impl Api {
     }
 
     /// Moves the upload to active with `POST /api/v1/uploads/{id}/complete`.
-    pub fn complete(&self, id: &str, owner_token: &OwnerToken) -> Result<Completed, Error> {
-        let url = self.endpoint(&format!("api/v1/uploads/{id}/complete"))?;
+    pub fn complete(&self, id: &str, owner_token: &TokenText) -> Result<CompleteResponse, Error> {
+        let url = self.endpoint(&path::complete(id))?;
         let request = self
             .http
             .post(url.clone())
-            .header(AUTHORIZATION, owner_token.bearer()?);
+            .header(AUTHORIZATION, bearer(owner_token)?);
         self.send_json(&url, request)
     }
 
     /// Deletes an upload early with `DELETE /api/v1/uploads/{id}`.
-    pub fn delete_upload(&self, id: &str, owner_token: &OwnerToken) -> Result<(), Error> {
-        let url = self.endpoint(&format!("api/v1/uploads/{id}"))?;
+    pub fn delete_upload(&self, id: &str, owner_token: &TokenText) -> Result<(), Error> {
+        let url = self.endpoint(&path::upload(id))?;
         let request = self
             .http
             .delete(url.clone())
-            .header(AUTHORIZATION, owner_token.bearer()?);
+            .header(AUTHORIZATION, bearer(owner_token)?);
         self.send_empty(&url, request)
     }
 
     /// Reads a file's size, expiry and encrypted metadata with
     /// `POST /api/v1/files/{id}/info`, which does not use up the link.
-    pub fn info(&self, id: &str, claim_token: &str) -> Result<FileInfo, Error> {
-        let url = self.endpoint(&format!("api/v1/files/{id}/info"))?;
-        let request = self.http.post(url.clone()).json(&ClaimBody { claim_token });
+    pub fn info(&self, id: &str, claim_token: &str) -> Result<FileInfoResponse, Error> {
+        let url = self.endpoint(&path::info(id))?;
+        let request = self.http.post(url.clone()).json(&claim_body(claim_token));
         self.send_json(&url, request)
     }
 
     /// Claims a file with `POST /api/v1/files/{id}/claim`: from here on the
     /// link no longer works.
-    pub fn claim(&self, id: &str, claim_token: &str) -> Result<Claimed, Error> {
-        let url = self.endpoint(&format!("api/v1/files/{id}/claim"))?;
-        let request = self.http.post(url.clone()).json(&ClaimBody { claim_token });
+    pub fn claim(&self, id: &str, claim_token: &str) -> Result<ClaimResponse, Error> {
+        let url = self.endpoint(&path::claim(id))?;
+        let request = self.http.post(url.clone()).json(&claim_body(claim_token));
         self.send_json(&url, request)
     }
 
@@ -339,17 +245,16 @@ impl Api {
     /// Confirms a finished download with `DELETE /api/v1/files/{id}`, so the
     /// server deletes the ciphertext now.
     pub fn confirm(&self, id: &str, claim_token: &str) -> Result<(), Error> {
-        let url = self.endpoint(&format!("api/v1/files/{id}"))?;
-        let request = self
-            .http
-            .delete(url.clone())
-            .json(&ClaimBody { claim_token });
+        let url = self.endpoint(&path::file(id))?;
+        let request = self.http.delete(url.clone()).json(&claim_body(claim_token));
         self.send_empty(&url, request)
     }
 
+    /// Returns the URL of an endpoint below the base URL. `path` starts with
+    /// `/`, which is dropped so that a base with a path prefix is kept.
     fn endpoint(&self, path: &str) -> Result<Url, Error> {
         self.base
-            .join(path)
+            .join(path.trim_start_matches('/'))
             .map_err(|error| Error::InvalidServerUrl {
                 url: self.base.to_string(),
                 reason: error.to_string(),
@@ -398,19 +303,25 @@ impl Api {
             });
         };
 
-        let error = match (body.error.as_str(), body.downloaded_at, body.expires_at) {
-            ("not_found", _, _) => Error::NotFound { host },
-            ("already_downloaded", Some(at), _) => Error::AlreadyDownloaded { at },
-            ("expired", _, Some(at)) => Error::Expired { at },
-            ("too_large", _, _) if body.max_size.is_some() => Error::TooLarge {
-                size: 0,
-                max: body.max_size.unwrap_or_default(),
-            },
-            (code, _, _) => Error::Server {
+        let error = match (
+            body.code(),
+            body.downloaded_at,
+            body.expires_at,
+            body.max_size,
+        ) {
+            (Some(ErrorCode::NotFound), ..) => Error::NotFound { host },
+            (Some(ErrorCode::AlreadyDownloaded), Some(at), ..) => Error::AlreadyDownloaded { at },
+            (Some(ErrorCode::Expired), _, Some(at), _) => Error::Expired { at },
+            (Some(ErrorCode::TooLarge), .., Some(max)) => Error::TooLarge { size: 0, max },
+            _ => Error::Server {
                 host,
                 status: status.as_u16(),
-                code: printable(code),
-                message: printable(body.message.as_deref().unwrap_or("no message")),
+                code: printable(&body.error),
+                message: if body.message.is_empty() {
+                    "no message".to_owned()
+                } else {
+                    printable(&body.message)
+                },
             },
         };
         Err(error)
@@ -422,11 +333,6 @@ impl Api {
 /// no such file or it names no API, so the caller falls back to the page's
 /// origin.
 pub fn discover_api_url(page_url: &Url) -> Option<Url> {
-    #[derive(Deserialize)]
-    struct SiteConfig {
-        api_url: Option<String>,
-    }
-
     let mut page = page_url.clone();
     page.set_fragment(None);
     page.set_query(None);
@@ -441,7 +347,7 @@ pub fn discover_api_url(page_url: &Url) -> Option<Url> {
     if !response.status().is_success() {
         return None;
     }
-    let config: SiteConfig = serde_json::from_slice(&read_limited(response).ok()?).ok()?;
+    let config: WebConfig = serde_json::from_slice(&read_limited(response).ok()?).ok()?;
     let api_url = config_url.join(config.api_url?.as_str()).ok()?;
     matches!(api_url.scheme(), "http" | "https").then_some(api_url)
 }
@@ -557,9 +463,12 @@ mod tests {
     }
 
     #[test]
-    fn owner_token_debug_redacted() {
-        let token: Result<OwnerToken, _> = serde_json::from_str("\"top-secret\"");
-        let text = format!("{:?}", token.ok());
-        assert!(!text.contains("top-secret"));
+    fn endpoint_keeps_path_prefix() {
+        let api = Api::new("http://127.0.0.1:8080/safebox").ok();
+        let url = api.and_then(|api| api.endpoint(path::UPLOADS).ok());
+        assert_eq!(
+            url.map(|url| url.to_string()).as_deref(),
+            Some("http://127.0.0.1:8080/safebox/api/v1/uploads")
+        );
     }
 }

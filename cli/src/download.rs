@@ -22,7 +22,9 @@ use safebox_crypto::{
 };
 use tempfile::NamedTempFile;
 
-use crate::api::{Api, Claimed, host_of};
+use safebox_protocol::ClaimResponse;
+
+use crate::api::{Api, host_of};
 use crate::error::{Error, LINK_USED_HINT, LinkProblem};
 use crate::filename;
 use crate::interrupt::CleanupGuard;
@@ -278,7 +280,7 @@ fn create_temp_file(path: &Path) -> Result<NamedTempFile, Error> {
         })
 }
 
-/// Makes Ctrl-C say that the link was used, from the claim until the
+/// Makes Ctrl-C report that the link was used, from the claim until the
 /// download ends.
 struct LinkUsedNote;
 
@@ -334,7 +336,7 @@ fn move_into_place(temp: NamedTempFile, path: &Path, force: bool) -> Result<(), 
 fn fetch_and_decrypt(
     api: &Api,
     link: &Link,
-    claimed: &Claimed,
+    claimed: &ClaimResponse,
     sink: &mut impl Write,
     output: &Path,
     progress: &ProgressBar,

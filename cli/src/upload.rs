@@ -20,7 +20,9 @@ use safebox_crypto::{
 };
 use zeroize::Zeroizing;
 
-use crate::api::{Api, CreateUpload, OwnerToken};
+use safebox_protocol::{CreateUploadRequest, TokenText};
+
+use crate::api::Api;
 use crate::error::Error;
 use crate::interrupt::CleanupGuard;
 
@@ -125,11 +127,11 @@ pub fn upload_reader<R: Read + Send + 'static>(
     })?;
     let sealed_metadata = URL_SAFE_NO_PAD.encode(sealed_metadata);
 
-    let created = api.create_upload(&CreateUpload {
+    let created = api.create_upload(&CreateUploadRequest {
         size,
         expires_in,
-        claim_hash: &claim_hash,
-        metadata: &sealed_metadata,
+        claim_hash,
+        metadata: sealed_metadata,
     })?;
     // Checked before it is used in a URL, even the cleanup's.
     let id = FileId::parse(&created.id).map_err(|_| Error::Protocol {
@@ -183,7 +185,7 @@ pub fn upload_reader<R: Read + Send + 'static>(
 
 /// Arms the deletion of a created upload, for a failure or Ctrl-C before it
 /// completes.
-fn arm_delete(api: &Api, id: &FileId, owner_token: &Arc<OwnerToken>) -> CleanupGuard {
+fn arm_delete(api: &Api, id: &FileId, owner_token: &Arc<TokenText>) -> CleanupGuard {
     let api = api.clone();
     let id = id.as_str().to_owned();
     let owner_token = Arc::clone(owner_token);

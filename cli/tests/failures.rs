@@ -570,7 +570,8 @@ fn interrupt_after_claim_says_link_used() {
         r#"{{"size":{size},"expires_at":4000000000,"metadata":"{}"}}"#,
         URL_SAFE_NO_PAD.encode(sealed)
     );
-    let claimed = format!(r#"{{"download_url":"{server}/blob","size":{size}}}"#);
+    let claimed =
+        format!(r#"{{"download_url":"{server}/blob","expires_at":4000000000,"size":{size}}}"#);
     let (blob_sent, blob_started) = std::sync::mpsc::channel();
     let fake = std::thread::spawn(move || {
         answer_next(&listener, &json_response("200 OK", &info));

@@ -4,12 +4,15 @@
 //! travel only in request bodies or the `Authorization` header, never in a URL.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
+use safebox_protocol::{
+    ClaimResponse, ClaimTokenRequest, CompleteResponse, CreateUploadRequest, CreateUploadResponse,
+    ErrorBody, ErrorCode, FileInfoResponse, TokenText, WebConfig, path,
+};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use web_sys::{RequestCache, RequestCredentials};
 use zeroize::Zeroizing;
 
@@ -17,75 +20,6 @@ use zeroize::Zeroizing;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Api {
     base: String,
-}
-
-/// Request body of `POST /api/v1/uploads`.
-#[derive(Serialize)]
-pub struct CreateUpload {
-    /// Ciphertext size in bytes.
-    pub size: u64,
-    /// Lifetime of the file in seconds.
-    pub expires_in: u64,
-    /// `b64u` of SHA-256 of the claim token.
-    pub claim_hash: String,
-    /// `b64u` of the encrypted metadata.
-    pub metadata: String,
-}
-
-/// Response to `POST /api/v1/uploads`.
-#[derive(Deserialize)]
-pub struct CreatedUpload {
-    /// File id chosen by the server.
-    pub id: String,
-    /// Absolute presigned URL for the one `PUT` of the ciphertext.
-    pub upload_url: String,
-    /// Headers the `PUT` must carry.
-    #[serde(default)]
-    pub upload_headers: BTreeMap<String, String>,
-    /// Bearer token for complete, status and delete of this upload.
-    pub owner_token: OwnerToken,
-    /// Unix seconds after which the file is gone.
-    pub expires_at: u64,
-}
-
-/// Response to `POST /api/v1/uploads/{id}/complete`.
-#[derive(Deserialize)]
-pub struct Completed {
-    /// Unix seconds after which the file is gone.
-    pub expires_at: u64,
-}
-
-/// Response to `POST /api/v1/files/{id}/info`.
-#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct FileInfo {
-    /// Ciphertext size in bytes.
-    pub size: u64,
-    /// Unix seconds after which the file is gone.
-    pub expires_at: u64,
-    /// `b64u` of the encrypted metadata.
-    pub metadata: String,
-}
-
-/// Response to `POST /api/v1/files/{id}/claim`.
-#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Claimed {
-    /// URL that returns the ciphertext for a few minutes.
-    pub download_url: String,
-    /// Unix seconds after which `download_url` stops working.
-    pub expires_at: u64,
-    /// Ciphertext size in bytes.
-    pub size: u64,
-}
-
-/// Owner token of an upload: a bearer secret, zeroized on drop and never printed.
-#[derive(Deserialize, Clone, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct OwnerToken(Zeroizing<String>);
-
-impl fmt::Debug for OwnerToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OwnerToken(<redacted>)")
-    }
 }
 
 /// Failure of an API call, sorted the way the UI reacts to it.
@@ -161,31 +95,8 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// Error body shared by every endpoint.
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    message: String,
-    downloaded_at: Option<u64>,
-    expires_at: Option<u64>,
-    max_size: Option<u64>,
-}
-
 thread_local! {
     static SHARED: RefCell<Option<Api>> = const { RefCell::new(None) };
-}
-
-#[derive(Deserialize, Default)]
-struct Config {
-    #[serde(default)]
-    api_url: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ClaimBody<'a> {
-    claim_token: &'a str,
 }
 
 impl Api {
@@ -210,9 +121,11 @@ impl Api {
             .send()
             .await
         {
-            Ok(response) if response.ok() => {
-                response.json::<Config>().await.ok().and_then(|c| c.api_url)
-            }
+            Ok(response) if response.ok() => response
+                .json::<WebConfig>()
+                .await
+                .ok()
+                .and_then(|config| config.api_url),
             _ => None,
         };
 
@@ -243,13 +156,17 @@ impl Api {
         web_sys::Url::new(&self.base).ok().map(|url| url.origin())
     }
 
+    /// Returns the URL of an endpoint, given its path from [`path`].
     fn url(&self, path: &str) -> String {
-        format!("{}/api/v1/{path}", self.base)
+        format!("{}{path}", self.base)
     }
 
     /// `POST /api/v1/uploads`: reserves an id and a presigned upload URL.
-    pub async fn create_upload(&self, body: &CreateUpload) -> Result<CreatedUpload, ApiError> {
-        let request = json_request(Request::post(&self.url("uploads")), body)?;
+    pub async fn create_upload(
+        &self,
+        body: &CreateUploadRequest,
+    ) -> Result<CreateUploadResponse, ApiError> {
+        let request = json_request(Request::post(&self.url(path::UPLOADS)), body)?;
         let response = send(request).await?;
         parse_json(response, 201).await
     }
@@ -258,36 +175,34 @@ impl Api {
     pub async fn complete_upload(
         &self,
         id: &str,
-        owner_token: &OwnerToken,
-    ) -> Result<Completed, ApiError> {
-        let request = with_owner(
-            Request::post(&self.url(&format!("uploads/{id}/complete"))),
-            owner_token,
-        )
-        .build()
-        .map_err(|error| ApiError::Network(error.to_string()))?;
+        owner_token: &TokenText,
+    ) -> Result<CompleteResponse, ApiError> {
+        let request = with_owner(Request::post(&self.url(&path::complete(id))), owner_token)
+            .build()
+            .map_err(|error| ApiError::Network(error.to_string()))?;
         let response = send(request).await?;
         parse_json(response, 200).await
     }
 
     /// `DELETE /api/v1/uploads/{id}`: removes an upload early.
-    pub async fn delete_upload(&self, id: &str, owner_token: &OwnerToken) -> Result<(), ApiError> {
-        let request = with_owner(
-            Request::delete(&self.url(&format!("uploads/{id}"))),
-            owner_token,
-        )
-        .build()
-        .map_err(|error| ApiError::Network(error.to_string()))?;
+    pub async fn delete_upload(&self, id: &str, owner_token: &TokenText) -> Result<(), ApiError> {
+        let request = with_owner(Request::delete(&self.url(&path::upload(id))), owner_token)
+            .build()
+            .map_err(|error| ApiError::Network(error.to_string()))?;
         let response = send(request).await?;
         expect_empty(response).await
     }
 
     /// `POST /api/v1/files/{id}/info`: size, expiry and encrypted metadata.
     /// Burns nothing.
-    pub async fn file_info(&self, id: &str, claim_token: &str) -> Result<FileInfo, ApiError> {
+    pub async fn file_info(
+        &self,
+        id: &str,
+        claim_token: &str,
+    ) -> Result<FileInfoResponse, ApiError> {
         let request = json_request(
-            Request::post(&self.url(&format!("files/{id}/info"))),
-            &ClaimBody { claim_token },
+            Request::post(&self.url(&path::info(id))),
+            &claim_body(claim_token),
         )?;
         let response = send(request).await?;
         parse_json(response, 200).await
@@ -295,10 +210,10 @@ impl Api {
 
     /// `POST /api/v1/files/{id}/claim`: the one transition that makes the link
     /// used up, returning a short-lived download URL.
-    pub async fn claim(&self, id: &str, claim_token: &str) -> Result<Claimed, ApiError> {
+    pub async fn claim(&self, id: &str, claim_token: &str) -> Result<ClaimResponse, ApiError> {
         let request = json_request(
-            Request::post(&self.url(&format!("files/{id}/claim"))),
-            &ClaimBody { claim_token },
+            Request::post(&self.url(&path::claim(id))),
+            &claim_body(claim_token),
         )?;
         let response = send(request).await?;
         parse_json(response, 200).await
@@ -308,8 +223,8 @@ impl Api {
     /// deletes the ciphertext now.
     pub async fn confirm_download(&self, id: &str, claim_token: &str) -> Result<(), ApiError> {
         let request = json_request(
-            Request::delete(&self.url(&format!("files/{id}"))),
-            &ClaimBody { claim_token },
+            Request::delete(&self.url(&path::file(id))),
+            &claim_body(claim_token),
         )?;
         let response = send(request).await?;
         expect_empty(response).await
@@ -338,8 +253,15 @@ fn base_builder(builder: RequestBuilder) -> RequestBuilder {
         .cache(RequestCache::NoStore)
 }
 
-fn with_owner(builder: RequestBuilder, owner_token: &OwnerToken) -> RequestBuilder {
-    let value = Zeroizing::new(format!("Bearer {}", owner_token.0.as_str()));
+/// Returns the body of a recipient's request.
+fn claim_body(claim_token: &str) -> ClaimTokenRequest {
+    ClaimTokenRequest {
+        claim_token: Some(TokenText::new(claim_token)),
+    }
+}
+
+fn with_owner(builder: RequestBuilder, owner_token: &TokenText) -> RequestBuilder {
+    let value = Zeroizing::new(format!("Bearer {}", owner_token.expose()));
     base_builder(builder).header("Authorization", &value)
 }
 
@@ -382,9 +304,9 @@ async fn error_from(response: Response) -> ApiError {
 }
 
 fn classify_error(status: u16, body: ErrorBody) -> ApiError {
-    match (status, body.error.as_str()) {
+    match (status, body.code()) {
         (404, _) => ApiError::NotFound,
-        (410, "already_downloaded") => ApiError::AlreadyDownloaded {
+        (410, Some(ErrorCode::AlreadyDownloaded)) => ApiError::AlreadyDownloaded {
             downloaded_at: body.downloaded_at,
         },
         (410, _) => ApiError::Expired {
@@ -393,7 +315,7 @@ fn classify_error(status: u16, body: ErrorBody) -> ApiError {
         (413, _) => ApiError::TooLarge {
             max_size: body.max_size,
         },
-        (409, "incomplete_upload") => ApiError::IncompleteUpload,
+        (409, Some(ErrorCode::IncompleteUpload)) => ApiError::IncompleteUpload,
         _ => ApiError::Server {
             status,
             code: body.error,
@@ -457,7 +379,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn api_base_drops_trailing_slash() {
         assert_eq!(
-            Api::new("http://127.0.0.1:8080/").url("uploads"),
+            Api::new("http://127.0.0.1:8080/").url(path::UPLOADS),
             "http://127.0.0.1:8080/api/v1/uploads"
         );
     }

@@ -7,10 +7,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use safebox_crypto::{FileId, Link, LinkError, LinkSecret, Zeroizing, decrypt_metadata};
 
-use crate::api::{Api, ApiError, Claimed};
+use safebox_protocol::ClaimResponse;
+
+use crate::api::{Api, ApiError};
 use crate::download::{DownloadError, DownloadEvents, download_file};
 
-/// What a recipient holds after reading a link.
+/// A recipient's state after reading a link.
 pub struct Recipient {
     id: FileId,
     secret: LinkSecret,
@@ -106,7 +108,7 @@ impl Recipient {
     ///
     /// # Errors
     ///
-    /// [`ReceiveError::Api`] as the server answered, and
+    /// [`ReceiveError::Api`] for an error response, and
     /// [`ReceiveError::DecryptFailed`] when the metadata does not open.
     pub async fn details(&self, api: &Api) -> Result<FileDetails, ReceiveError> {
         let info = api.file_info(self.id.as_str(), &self.claim_token).await?;
@@ -126,8 +128,8 @@ impl Recipient {
     ///
     /// # Errors
     ///
-    /// [`ReceiveError::Api`] as the server answered.
-    pub async fn claim(&self, api: &Api) -> Result<Claimed, ReceiveError> {
+    /// [`ReceiveError::Api`] for an error response.
+    pub async fn claim(&self, api: &Api) -> Result<ClaimResponse, ReceiveError> {
         Ok(api.claim(self.id.as_str(), &self.claim_token).await?)
     }
 
@@ -144,7 +146,7 @@ impl Recipient {
     pub async fn download(
         &self,
         api: &Api,
-        claimed: &Claimed,
+        claimed: &ClaimResponse,
         name: &str,
         events: &dyn DownloadEvents,
     ) -> Result<bool, ReceiveError> {

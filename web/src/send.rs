@@ -11,7 +11,9 @@ use safebox_crypto::{
 };
 use web_sys::File;
 
-use crate::api::{Api, ApiError, CreateUpload};
+use safebox_protocol::{CreateUploadRequest, TokenText};
+
+use crate::api::{Api, ApiError};
 use crate::cipher::RecordCipher;
 use crate::state::Phase;
 use crate::upload::{CancelToken, UploadError, encrypt_file, put_blob};
@@ -121,7 +123,7 @@ pub async fn send_file(
 
     let total = ciphertext_size(size, DEFAULT_RECORD_SIZE);
     let created = api
-        .create_upload(&CreateUpload {
+        .create_upload(&CreateUploadRequest {
             size: total,
             expires_in,
             claim_hash: secret.claim_token().hash().to_base64(),
@@ -166,7 +168,7 @@ pub async fn send_file(
 /// Deletes an upload that will not be completed, so its reservation and any
 /// partial data go away before the expiry. Failure is ignored: the server
 /// removes pending uploads at expiry anyway.
-async fn abandon(api: &Api, id: &str, owner_token: &crate::api::OwnerToken) {
+async fn abandon(api: &Api, id: &str, owner_token: &TokenText) {
     let _ = api.delete_upload(id, owner_token).await;
 }
 

@@ -9,7 +9,9 @@ use std::rc::Rc;
 use web_sys::File;
 use yew::Reducible;
 
-use crate::api::{ApiError, Claimed};
+use safebox_protocol::ClaimResponse;
+
+use crate::api::ApiError;
 use crate::download::DownloadError;
 use safebox_crypto::LinkError;
 
@@ -431,7 +433,7 @@ pub enum RetryStep {
     /// shows "already downloaded".
     Claim,
     /// The `GET` of a download URL that the claim returned.
-    Download(Claimed),
+    Download(ClaimResponse),
 }
 
 /// What the receive page is doing.
@@ -450,7 +452,7 @@ pub enum ReceiveStatus {
     },
     /// A step failed.
     Failed {
-        /// What to tell the user.
+        /// Message for the user.
         notice: Notice,
         /// The step a Retry button runs again, when nothing was burned.
         retry: Option<RetryStep>,
@@ -509,7 +511,7 @@ pub enum ReceiveAction {
     },
     /// A step failed.
     Failed {
-        /// What to tell the user.
+        /// Message for the user.
         notice: Notice,
         /// The step a Retry button runs again.
         retry: Option<RetryStep>,

@@ -6,14 +6,14 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use safebox_protocol::{ErrorBody, ErrorCode};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
 
 use crate::config::MAX_JSON_BODY;
 use crate::file_id::FileId;
 use crate::store::{BlobError, StoreError};
 
-/// An error answer of the API: `{"error": CODE, "message": TEXT, ...}`.
+/// An error response of the API: `{"error": CODE, "message": TEXT, ...}`.
 #[derive(Debug)]
 pub enum ApiError {
     /// `404 not_found`: unknown or malformed id, wrong or missing token, or a
@@ -61,17 +61,17 @@ impl ApiError {
     }
 
     /// Returns the machine-readable code that clients branch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotFound => "not_found",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::TooLarge { .. } => "too_large",
-            Self::BodyTooLarge => "body_too_large",
-            Self::IncompleteUpload => "incomplete_upload",
-            Self::NotClaimed => "not_claimed",
-            Self::AlreadyDownloaded { .. } => "already_downloaded",
-            Self::Expired { .. } => "expired",
-            Self::Internal(_) => "internal",
+            Self::NotFound => ErrorCode::NotFound,
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::BodyTooLarge => ErrorCode::BodyTooLarge,
+            Self::IncompleteUpload => ErrorCode::IncompleteUpload,
+            Self::NotClaimed => ErrorCode::NotClaimed,
+            Self::AlreadyDownloaded { .. } => ErrorCode::AlreadyDownloaded,
+            Self::Expired { .. } => ErrorCode::Expired,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -121,25 +121,17 @@ impl From<BlobError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = Map::new();
-        body.insert("error".to_owned(), json!(self.code()));
-        body.insert("message".to_owned(), json!(self.message()));
+        let mut body = ErrorBody::new(self.code(), self.message());
         match &self {
-            Self::TooLarge { max_size } => {
-                body.insert("max_size".to_owned(), json!(max_size));
-            }
-            Self::BodyTooLarge => {
-                body.insert("max_body".to_owned(), json!(MAX_JSON_BODY));
-            }
+            Self::TooLarge { max_size } => body.max_size = Some(*max_size),
+            Self::BodyTooLarge => body.max_body = Some(MAX_JSON_BODY as u64),
             Self::AlreadyDownloaded { downloaded_at } => {
-                body.insert("downloaded_at".to_owned(), json!(downloaded_at));
+                body.downloaded_at = Some(*downloaded_at);
             }
-            Self::Expired { expires_at } => {
-                body.insert("expires_at".to_owned(), json!(expires_at));
-            }
+            Self::Expired { expires_at } => body.expires_at = Some(*expires_at),
             _ => {}
         }
-        (self.status(), Json(Value::Object(body))).into_response()
+        (self.status(), Json(body)).into_response()
     }
 }
 
@@ -162,7 +154,12 @@ pub fn respond<T: IntoResponse>(
                     tracing::error!(operation, file_id, error = %source, "request failed");
                 }
                 other => {
-                    tracing::info!(operation, file_id, code = other.code(), "request rejected");
+                    tracing::info!(
+                        operation,
+                        file_id,
+                        code = other.code().as_str(),
+                        "request rejected"
+                    );
                 }
             }
             error.into_response()
@@ -192,7 +189,7 @@ pub async fn read_json<T: DeserializeOwned>(
     let is_json = is_json_content_type(request.headers());
     // `to_bytes` fails when the body exceeds the limit or when reading it
     // fails. The second case means the client is gone and never sees the
-    // answer, so both are reported as too large.
+    // response, so both are reported as too large.
     let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY)
         .await
         .map_err(|_| ApiError::BodyTooLarge)?;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{any, delete, get, post};
+use safebox_protocol::path;
 
 pub use error::ApiError;
 pub use headers::{NO_STORE, SecurityHeaders, content_security_policy};
@@ -39,19 +40,16 @@ pub struct AppState {
 /// the web app. [`app`] adds a backend's own routes and the headers.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v1/config", get(web::api_config))
-        .route("/api/v1/uploads", post(sender::create_upload))
+        .route(path::CONFIG, get(web::api_config))
+        .route(path::UPLOADS, post(sender::create_upload))
         .route(
-            "/api/v1/uploads/{id}",
+            &path::upload("{id}"),
             get(sender::upload_status).delete(sender::delete_upload),
         )
-        .route(
-            "/api/v1/uploads/{id}/complete",
-            post(sender::complete_upload),
-        )
-        .route("/api/v1/files/{id}", delete(recipient::delete_file))
-        .route("/api/v1/files/{id}/info", post(recipient::file_info))
-        .route("/api/v1/files/{id}/claim", post(recipient::claim_file))
+        .route(&path::complete("{id}"), post(sender::complete_upload))
+        .route(&path::file("{id}"), delete(recipient::delete_file))
+        .route(&path::info("{id}"), post(recipient::file_info))
+        .route(&path::claim("{id}"), post(recipient::claim_file))
         .route("/api/{*rest}", any(web::api_not_found))
         .route("/config.json", get(web::web_config))
         .route("/", get(web::index))

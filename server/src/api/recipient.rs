@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use safebox_protocol::{ClaimResponse, ClaimTokenRequest, FileInfoResponse};
 
 use super::AppState;
 use super::error::{ApiError, read_json, reject_malformed_id, respond};
@@ -19,25 +19,6 @@ use super::sender::parse_path_id;
 use crate::file_id::FileId;
 use crate::store::{ClaimOutcome, RecipientStatus, Record, RecordState};
 use crate::token::SecretToken;
-
-#[derive(Deserialize, Default)]
-struct ClaimTokenRequest {
-    claim_token: Option<String>,
-}
-
-#[derive(Serialize)]
-struct InfoResponse {
-    size: u64,
-    expires_at: u64,
-    metadata: String,
-}
-
-#[derive(Serialize)]
-struct ClaimResponse {
-    download_url: String,
-    expires_at: u64,
-    size: u64,
-}
 
 /// `POST /api/v1/files/{id}/info`: burns nothing.
 pub(super) async fn file_info(
@@ -53,7 +34,7 @@ pub(super) async fn file_info(
         let token = read_claim_token(request).await?;
         let record = authorize_claimant(&state, &id, &token).await?;
         match record.recipient_status(state.clock.now()) {
-            RecipientStatus::Claimable => Ok(Json(InfoResponse {
+            RecipientStatus::Claimable => Ok(Json(FileInfoResponse {
                 size: record.size,
                 expires_at: record.expires_at,
                 metadata: URL_SAFE_NO_PAD.encode(&record.metadata),
@@ -137,8 +118,8 @@ pub(super) async fn delete_file(
 async fn read_claim_token(request: Request) -> Result<SecretToken, ApiError> {
     let body: ClaimTokenRequest = read_json(request, true).await?;
     body.claim_token
-        .as_deref()
-        .and_then(SecretToken::from_base64)
+        .as_ref()
+        .and_then(|token| SecretToken::from_base64(token.expose()))
         .ok_or(ApiError::NotFound)
 }
 

@@ -1,8 +1,6 @@
 //! Sender endpoints: create an upload, complete it, read its status, delete
 //! it early.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
@@ -10,7 +8,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use safebox_protocol::{
+    CompleteResponse, CreateUploadRequest, CreateUploadResponse, TokenText, UploadState,
+    UploadStatusResponse,
+};
 
 use super::AppState;
 use super::error::{ApiError, read_json, reject_malformed_id, respond};
@@ -22,37 +23,6 @@ use crate::token::{SecretToken, TokenHash};
 /// Maximum number of ids drawn when a generated id is already taken. With
 /// 96-bit ids even a second draw is astronomically unlikely.
 const CREATE_ATTEMPTS: usize = 3;
-
-#[derive(Deserialize)]
-struct CreateUploadRequest {
-    size: u64,
-    expires_in: u64,
-    claim_hash: String,
-    metadata: String,
-}
-
-#[derive(Serialize)]
-struct CreateUploadResponse<'a> {
-    id: &'a str,
-    upload_url: String,
-    upload_headers: BTreeMap<String, String>,
-    owner_token: &'a str,
-    expires_at: u64,
-}
-
-#[derive(Serialize)]
-struct CompleteResponse {
-    state: &'static str,
-    expires_at: u64,
-}
-
-#[derive(Serialize)]
-struct UploadStatusResponse {
-    state: &'static str,
-    expires_at: u64,
-    downloaded_at: Option<u64>,
-    size: u64,
-}
 
 /// `POST /api/v1/uploads`.
 pub(super) async fn create_upload(State(state): State<AppState>, request: Request) -> Response {
@@ -118,12 +88,11 @@ async fn create_record(state: &AppState, body: CreateUploadRequest) -> Result<Re
         .await?;
     tracing::info!(file_id = %id, size = body.size, expires_at, "upload created");
 
-    let owner_token = owner_token.to_base64();
     let response = CreateUploadResponse {
-        id: id.as_str(),
+        id: id.as_str().to_owned(),
         upload_url: upload.url,
         upload_headers: upload.headers,
-        owner_token: owner_token.as_str(),
+        owner_token: TokenText::new(owner_token.to_base64().as_str()),
         expires_at,
     };
     Ok((StatusCode::CREATED, Json(response)).into_response())
@@ -200,7 +169,7 @@ fn completion_of(record: &Record, now: u64) -> Result<Json<CompleteResponse>, Ap
     match record.state {
         _ if now >= record.expires_at => Err(expired),
         RecordState::Active => Ok(Json(CompleteResponse {
-            state: "active",
+            state: UploadState::Active,
             expires_at: record.expires_at,
         })),
         RecordState::Pending => Err(ApiError::IncompleteUpload),
@@ -234,19 +203,19 @@ pub(super) async fn upload_status(
 
 /// Returns the state the owner sees: `downloaded` once claimed, `deleted` if
 /// deleted before expiry without a claim, `expired` past expiry.
-fn owner_state(record: &Record, now: u64) -> &'static str {
+fn owner_state(record: &Record, now: u64) -> UploadState {
     if record.claimed_at.is_some() {
-        return "downloaded";
+        return UploadState::Downloaded;
     }
     let deleted_early = record
         .deleted_at
         .is_some_and(|deleted_at| deleted_at < record.expires_at);
     match record.state {
-        RecordState::Deleted if deleted_early => "deleted",
-        _ if now >= record.expires_at => "expired",
-        RecordState::Deleted => "expired",
-        RecordState::Pending => "pending",
-        RecordState::Active | RecordState::Claimed => "active",
+        RecordState::Deleted if deleted_early => UploadState::Deleted,
+        _ if now >= record.expires_at => UploadState::Expired,
+        RecordState::Deleted => UploadState::Expired,
+        RecordState::Pending => UploadState::Pending,
+        RecordState::Active | RecordState::Claimed => UploadState::Active,
     }
 }
 

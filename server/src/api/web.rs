@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::json;
+use safebox_protocol::{ServerConfig, WebConfig};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
@@ -25,17 +25,20 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// `GET /api/v1/config`: what clients need before an upload.
 pub(super) async fn api_config(State(state): State<AppState>) -> Response {
-    Json(json!({
-        "page_url": state.config.page_url(),
-        "max_size": state.config.max_size,
-        "max_expires_in": MAX_EXPIRES_IN,
-    }))
+    Json(ServerConfig {
+        page_url: state.config.page_url().to_owned(),
+        max_size: state.config.max_size,
+        max_expires_in: MAX_EXPIRES_IN,
+    })
     .into_response()
 }
 
 /// `GET /config.json`: the runtime configuration the web page reads.
 pub(super) async fn web_config(State(state): State<AppState>) -> Response {
-    Json(json!({ "api_url": state.config.public_url() })).into_response()
+    Json(WebConfig {
+        api_url: Some(state.config.public_url().to_owned()),
+    })
+    .into_response()
 }
 
 /// Any path under `/api/` that no route matches.

@@ -5,7 +5,9 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::api::{Api, Claimed};
+use safebox_protocol::ClaimResponse;
+
+use crate::api::Api;
 use crate::download::DownloadEvents;
 use crate::jsutil::{now_ms, page_origin};
 use crate::receive::{ReceiveError, Recipient};
@@ -151,7 +153,7 @@ async fn claim_and_download(dispatcher: Dispatcher, recipient: Rc<Recipient>, na
 async fn run_download(
     dispatcher: Dispatcher,
     recipient: Rc<Recipient>,
-    claimed: Claimed,
+    claimed: ClaimResponse,
     name: String,
 ) {
     dispatcher.dispatch(ReceiveAction::Downloading);
