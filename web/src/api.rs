@@ -9,7 +9,7 @@ use std::fmt;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use safebox_protocol::{
     ClaimResponse, ClaimTokenRequest, CompleteResponse, CreateUploadRequest, CreateUploadResponse,
-    ErrorBody, ErrorCode, FileInfoResponse, TokenText, WebConfig, path,
+    ErrorBody, ErrorCode, FileInfoResponse, ServerConfig, TokenText, WebConfig, path,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -228,6 +228,20 @@ impl Api {
         )?;
         let response = send(request).await?;
         expect_empty(response).await
+    }
+}
+
+/// Returns whether the server at `origin` serves the Safebox API, by reading
+/// its configuration. Called only after a failure, to distinguish a page
+/// opened at the wrong address from a network outage.
+pub async fn serves_api(origin: &str) -> bool {
+    let Ok(request) = base_builder(Request::get(&Api::new(origin).url(path::CONFIG))).build()
+    else {
+        return false;
+    };
+    match request.send().await {
+        Ok(response) if response.ok() => response.json::<ServerConfig>().await.is_ok(),
+        _ => false,
     }
 }
 

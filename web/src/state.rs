@@ -208,10 +208,10 @@ impl Notice {
     /// page was opened at `page_origin` but its API is at `api_origin`. The
     /// browser then blocks every request as cross-origin, for example when
     /// the page is opened at `localhost` and the server's public URL names
-    /// `127.0.0.1`. Other notices are returned unchanged.
-    ///
-    /// NOTE: a deployment that serves the API from another origin on purpose
-    /// also gets this message when the network is down.
+    /// `127.0.0.1`. Other notices are returned unchanged. The hooks call it
+    /// only once the page's own origin was found to serve the API too, so a
+    /// deployment with the page and the API on different hosts keeps the
+    /// network message.
     pub fn check_origin(self, page_origin: &str, api_origin: Option<&str>) -> Self {
         match api_origin {
             Some(api_origin) if self.kind == NoticeKind::Network && api_origin != page_origin => {

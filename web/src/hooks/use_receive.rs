@@ -7,9 +7,10 @@ use yew::prelude::*;
 
 use safebox_protocol::ClaimResponse;
 
+use super::explain_network_failure;
 use crate::api::Api;
 use crate::download::DownloadEvents;
-use crate::jsutil::{now_ms, page_origin};
+use crate::jsutil::now_ms;
 use crate::receive::{ReceiveError, Recipient};
 use crate::save::{register_worker, streaming_supported};
 use crate::state::{Notice, NoticeKind, ReceiveAction, ReceiveState, ReceiveStatus, RetryStep};
@@ -137,7 +138,7 @@ async fn load_details(dispatcher: Dispatcher, recipient: Rc<Recipient>) {
     let api = Api::shared().await;
     match recipient.details(&api).await {
         Ok(details) => dispatcher.dispatch(ReceiveAction::Loaded(details)),
-        Err(error) => fail_with_retry(&dispatcher, &api, &error, RetryStep::Details),
+        Err(error) => fail_with_retry(&dispatcher, &api, &error, RetryStep::Details).await,
     }
 }
 
@@ -146,7 +147,7 @@ async fn claim_and_download(dispatcher: Dispatcher, recipient: Rc<Recipient>, na
     let api = Api::shared().await;
     match recipient.claim(&api).await {
         Ok(claimed) => run_download(dispatcher, recipient, claimed, name).await,
-        Err(error) => fail_with_retry(&dispatcher, &api, &error, RetryStep::Claim),
+        Err(error) => fail_with_retry(&dispatcher, &api, &error, RetryStep::Claim).await,
     }
 }
 
@@ -166,7 +167,7 @@ async fn run_download(
     match recipient.download(&api, &claimed, &name, &events).await {
         Ok(confirmed) => dispatcher.dispatch(ReceiveAction::Done { confirmed }),
         Err(error) => {
-            fail_with_retry(&dispatcher, &api, &error, RetryStep::Download(claimed));
+            fail_with_retry(&dispatcher, &api, &error, RetryStep::Download(claimed)).await;
         }
     }
 }
@@ -179,11 +180,15 @@ fn fail(dispatcher: &Dispatcher, error: &ReceiveError) {
 }
 
 /// Reports `error`, offering `step` again when the failure may be passing
-/// and retrying burns nothing new. A network failure while the page and
-/// `api` are on different origins is reported as [`NoticeKind::WrongOrigin`],
-/// which no retry can fix.
-fn fail_with_retry(dispatcher: &Dispatcher, api: &Api, error: &ReceiveError, step: RetryStep) {
-    let notice = Notice::from_receive(error).check_origin(&page_origin(), api.origin().as_deref());
+/// and retrying burns nothing new. A page opened at the wrong address gets
+/// [`NoticeKind::WrongOrigin`], which no retry can fix.
+async fn fail_with_retry(
+    dispatcher: &Dispatcher,
+    api: &Api,
+    error: &ReceiveError,
+    step: RetryStep,
+) {
+    let notice = explain_network_failure(Notice::from_receive(error), api).await;
     let retry = matches!(notice.kind, NoticeKind::Network | NoticeKind::SaveFailed).then_some(step);
     dispatcher.dispatch(ReceiveAction::Failed { notice, retry });
 }

@@ -6,8 +6,9 @@ use std::rc::Rc;
 use web_sys::File;
 use yew::prelude::*;
 
+use super::explain_network_failure;
 use crate::api::Api;
-use crate::jsutil::{now_ms, page_origin};
+use crate::jsutil::now_ms;
 use crate::send::{page_url, send_file};
 use crate::state::{Notice, Phase, SendAction, SendState};
 use crate::upload::CancelToken;
@@ -64,9 +65,13 @@ pub fn use_send() -> SendHandle {
                 let report = throttled_report(dispatcher.clone());
                 let api = Api::shared().await;
                 let result = send_file(&api, &file, expires_in, &page_url(), &token, report).await;
-                dispatcher.dispatch(SendAction::Finished(result.map_err(|error| {
-                    Notice::from_send(&error).check_origin(&page_origin(), api.origin().as_deref())
-                })));
+                let result = match result {
+                    Ok(sent) => Ok(sent),
+                    Err(error) => {
+                        Err(explain_network_failure(Notice::from_send(&error), &api).await)
+                    }
+                };
+                dispatcher.dispatch(SendAction::Finished(result));
             });
         })
     };
