@@ -26,7 +26,6 @@ use safebox_protocol::ClaimResponse;
 
 use crate::api::{Api, host_of};
 use crate::error::{Error, LINK_USED_HINT, LinkProblem};
-use crate::filename;
 use crate::interrupt::CleanupGuard;
 
 /// A parsed link and the web page it points to.
@@ -142,8 +141,7 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
     let metadata = decrypt_metadata(&link.secret.metadata_key(), &sealed)
         .map_err(|_| Error::DecryptionFailed)?;
 
-    let name = filename::sanitize(&metadata.name)
-        .unwrap_or_else(|| filename::fallback_name(link.id.as_str()));
+    let name = metadata.safe_file_name(&link.id);
     let destination = choose_destination(options, &name)?;
     Ok(Preview {
         metadata,

@@ -397,8 +397,8 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Returns true for characters that must not reach a terminal or a file name:
-/// C0 and C1 controls and the Unicode bidirectional formatting characters.
+/// Returns true for characters that must not reach a terminal: C0 and C1
+/// controls and the Unicode bidirectional formatting characters.
 pub(crate) fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

@@ -9,7 +9,6 @@ pub mod api;
 pub mod download;
 pub mod error;
 pub mod expiry;
-pub mod filename;
 pub mod interrupt;
 pub mod progress;
 pub mod upload;

@@ -190,7 +190,7 @@ fn hostile_name_stays_in_directory() {
 #[test]
 fn unusable_names_get_fallback() {
     let server = TestServer::start();
-    for name in ["..", "bad\u{1b}[2Jname", "/", ""] {
+    for name in ["..", "/", "", " . ", "dir/"] {
         let link = upload_named(&server, name, b"x");
         let working = tempfile::tempdir().unwrap();
 
@@ -199,11 +199,20 @@ fn unusable_names_get_fallback() {
         assert!(output.status.success(), "{name:?}: {}", stderr(&output));
         let expected = format!("safebox-{}", link_id(&link));
         assert_eq!(entries(working.path()), vec![expected], "{name:?}");
-        assert!(
-            !stderr(&output).contains('\u{1b}'),
-            "{name:?}: escape reached stderr"
-        );
     }
+}
+
+#[test]
+fn escape_in_name_replaced() {
+    let server = TestServer::start();
+    let link = upload_named(&server, "bad\u{1b}[2Jname", b"x");
+    let working = tempfile::tempdir().unwrap();
+
+    let output = safebox(working.path(), &["download", &link]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(entries(working.path()), vec!["bad_[2Jname".to_owned()]);
+    assert!(!stderr(&output).contains('\u{1b}'), "escape reached stderr");
 }
 
 #[test]
@@ -215,7 +224,19 @@ fn hidden_name_made_visible() {
     let output = safebox(working.path(), &["download", &link]);
 
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(entries(working.path()), vec!["_bashrc".to_owned()]);
+    assert_eq!(entries(working.path()), vec!["bashrc".to_owned()]);
+}
+
+#[test]
+fn device_name_prefixed() {
+    let server = TestServer::start();
+    let link = upload_named(&server, "nul.txt", b"x");
+    let working = tempfile::tempdir().unwrap();
+
+    let output = safebox(working.path(), &["download", &link]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(entries(working.path()), vec!["_nul.txt".to_owned()]);
 }
 
 /// A source that fails after `remaining` bytes, like a disk read error.

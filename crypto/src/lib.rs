@@ -33,6 +33,7 @@
 mod aead;
 mod b64;
 mod error;
+mod file_name;
 mod header;
 mod id;
 mod keys;
@@ -42,6 +43,7 @@ mod metadata;
 mod stream;
 
 pub use error::{DecryptError, EncodingError, FormatError, IdError, LinkError};
+pub use file_name::MAX_FILE_NAME_LEN;
 pub use header::{
     DEFAULT_RECORD_SIZE, HEADER_LEN, Header, MAX_RECORD_SIZE, MIN_RECORD_SIZE, SALT_LEN, TAG_LEN,
 };

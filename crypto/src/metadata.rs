@@ -9,7 +9,9 @@ use zeroize::Zeroizing;
 
 use crate::aead::{open, seal_into};
 use crate::error::{DecryptError, FormatError};
+use crate::file_name;
 use crate::header::TAG_LEN;
+use crate::id::FileId;
 use crate::keys::MetadataKey;
 
 /// The maximum length of encrypted metadata, in bytes.
@@ -29,9 +31,6 @@ const OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 /// ciphertext length leaks the name length only to this granularity.
 const PADDING_BLOCK: usize = 128;
 
-/// The name used when a file name is unusable as a local file name.
-const FALLBACK_NAME: &str = "download";
-
 /// The file description a recipient reads before downloading: the file's
 /// name, media type and plaintext size.
 ///
@@ -47,29 +46,34 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// Returns the name reduced to something safe to create in a download
-    /// folder, because the name comes from the sender and is untrusted.
+    /// Returns the name to save the file under. The sender chose `name`, so
+    /// it is untrusted, and the page and the CLI both reduce it by this
+    /// rule, in order:
     ///
-    /// It keeps the part after the last `/` or `\` and drops control
-    /// characters. It trims surrounding whitespace and leading dots (no
-    /// hidden files, no `..`) and cuts the result to 255 bytes. When nothing
-    /// is left it returns `"download"`. The caller still must not overwrite
-    /// an existing file.
-    pub fn safe_file_name(&self) -> String {
-        let base = self.name.rsplit(['/', '\\']).next().unwrap_or_default();
-        let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
-        let trimmed = cleaned
-            .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
-            .trim_end();
-
-        let mut end = trimmed.len().min(255);
-        while !trimmed.is_char_boundary(end) {
-            end -= 1;
-        }
-        match &trimmed[..end] {
-            "" => FALLBACK_NAME.to_owned(),
-            name => name.to_owned(),
-        }
+    /// 1. Keep only the text after the last `/` or `\`.
+    /// 2. Remove dots and whitespace at both ends, so the name is not hidden,
+    ///    not `.` or `..`, and does not change when Windows drops trailing
+    ///    dots and spaces.
+    /// 3. Replace with `_` each control character, each bidirectional
+    ///    formatting character (U+061C, U+200E, U+200F, U+202A to U+202E,
+    ///    U+2066 to U+2069), the other invisible characters U+200B, U+2028,
+    ///    U+2029, U+2060 to U+2065, U+206A to U+206F and U+FEFF, and each
+    ///    character that Windows forbids: `< > : " | ? *`.
+    /// 4. Cut the name to [`MAX_FILE_NAME_LEN`](crate::MAX_FILE_NAME_LEN)
+    ///    (200) bytes on a character boundary. An extension of up to 32 bytes,
+    ///    dot included, is kept and the text before it is cut instead.
+    ///    Without one, dots and whitespace left at the end by the cut go.
+    /// 5. Prefix `_` when the text before the first dot, without trailing
+    ///    whitespace, is a Windows device name (`CON`, `PRN`, `AUX`, `NUL`, `CONIN$`, `CONOUT$`, `COM0` to
+    ///    `COM9`, `LPT0` to `LPT9`, `COM¹` to `COM³`, `LPT¹` to `LPT³`), in
+    ///    any ASCII case.
+    ///
+    /// When nothing is left after step 2, it returns `safebox-<id>` with the
+    /// file's id. The result is never empty, contains no `/` or `\`, and
+    /// does not start with a dot. Applying the rule to its own result
+    /// changes nothing. The caller still must not overwrite an existing file.
+    pub fn safe_file_name(&self, id: &FileId) -> String {
+        file_name::sanitize(&self.name).unwrap_or_else(|| file_name::fallback(id.as_str()))
     }
 }
 

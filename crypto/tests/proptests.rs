@@ -11,10 +11,40 @@ mod common;
 use common::decrypt_streaming;
 use proptest::prelude::*;
 use safebox_crypto::{
-    ClaimHash, ClaimToken, FileId, Header, Link, LinkSecret, MAX_RECORD_SIZE, MIN_RECORD_SIZE,
-    Metadata, RecordLayout, ciphertext_size, decrypt_all, decrypt_metadata, encrypt_all,
-    encrypt_metadata, plaintext_size,
+    ClaimHash, ClaimToken, FileId, Header, Link, LinkSecret, MAX_FILE_NAME_LEN, MAX_RECORD_SIZE,
+    MIN_RECORD_SIZE, Metadata, RecordLayout, ciphertext_size, decrypt_all, decrypt_metadata,
+    encrypt_all, encrypt_metadata, plaintext_size,
 };
+
+/// Checks the properties every result of `Metadata::safe_file_name` has,
+/// whatever the sender's name.
+fn check_safe_file_name(name: &str, id: &FileId) -> Result<(), TestCaseError> {
+    let metadata = Metadata {
+        name: name.to_owned(),
+        mime: String::new(),
+        size: 0,
+    };
+    let safe = metadata.safe_file_name(id);
+
+    prop_assert!(!safe.is_empty());
+    prop_assert!(safe.len() <= MAX_FILE_NAME_LEN, "{} bytes", safe.len());
+    prop_assert!(!safe.contains(['/', '\\']), "{safe:?}");
+    prop_assert!(!safe.chars().any(char::is_control), "{safe:?}");
+    prop_assert!(
+        !safe.contains(['\u{202E}', '\u{2066}', '\u{FEFF}']),
+        "{safe:?}"
+    );
+    prop_assert!(!safe.starts_with('.'), "{safe:?}");
+    prop_assert!(!safe.ends_with('.'), "{safe:?}");
+    prop_assert_eq!(safe.trim(), safe.as_str());
+
+    let again = Metadata {
+        name: safe.clone(),
+        ..metadata
+    };
+    prop_assert_eq!(again.safe_file_name(id), safe);
+    Ok(())
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -95,6 +125,21 @@ proptest! {
     #[test]
     fn metadata_decrypt_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..5000)) {
         prop_assert!(decrypt_metadata(&LinkSecret::generate().metadata_key(), &bytes).is_err());
+    }
+
+    #[test]
+    fn safe_file_name_of_any_string_is_safe(
+        chars in prop::collection::vec(any::<char>(), 0..300),
+        id in any::<[u8; 12]>(),
+    ) {
+        check_safe_file_name(&String::from_iter(chars), &FileId::from_bytes(id))?;
+    }
+
+    #[test]
+    fn safe_file_name_of_tricky_string_is_safe(
+        name in "[./\\ \t\n\u{0}\u{202E}\u{2066}\u{FEFF}:*?<>|\"aCOoNnLPT1é😀]{0,300}",
+    ) {
+        check_safe_file_name(&name, &FileId::from_bytes([0; 12]))?;
     }
 
     #[test]

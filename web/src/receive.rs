@@ -30,7 +30,8 @@ impl fmt::Debug for Recipient {
 /// What the recipient sees before downloading.
 #[derive(Clone, PartialEq, Eq)]
 pub struct FileDetails {
-    /// The file name the sender picked, as sent.
+    /// The name to save the file under: the sender's name reduced by
+    /// [`safebox_crypto::Metadata::safe_file_name`].
     pub name: String,
     /// Plaintext size in bytes, as the sender declared it.
     pub size: u64,
@@ -118,7 +119,7 @@ impl Recipient {
         let metadata = decrypt_metadata(&self.secret.metadata_key(), &sealed)
             .map_err(|_| ReceiveError::DecryptFailed)?;
         Ok(FileDetails {
-            name: metadata.safe_file_name(),
+            name: metadata.safe_file_name(&self.id),
             size: metadata.size,
             expires_at: info.expires_at,
         })

@@ -66,6 +66,9 @@ pub enum Saver {
 impl Saver {
     /// Starts a download of `size` bytes named `name`: streamed when the
     /// service worker is available and replies, in memory otherwise.
+    ///
+    /// `name` is used as given, so it must come from
+    /// [`safebox_crypto::Metadata::safe_file_name`].
     pub async fn open(name: &str, size: u64) -> Self {
         if streaming_supported()
             && let Ok(saver) = StreamSaver::open(name, size).await
@@ -148,8 +151,6 @@ pub async fn register_worker() -> Result<(), SaveError> {
 /// `Content-Disposition` for an attachment named `name`: an ASCII fallback
 /// in `filename` and the exact name in `filename*` (RFC 6266 and RFC 5987).
 pub fn content_disposition(name: &str) -> String {
-    let name = safe_file_name(name);
-
     let fallback: String = name
         .chars()
         .map(|c| {
@@ -172,28 +173,6 @@ pub fn content_disposition(name: &str) -> String {
     }
 
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
-}
-
-/// Returns a file name that cannot name a directory or hide control characters,
-/// since the name comes from the sender: separators and control characters
-/// become `_`, and an empty or dot-only name becomes `download`.
-pub fn safe_file_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_control() || c == '/' || c == '\\' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let trimmed = cleaned.trim();
-    if trimmed.is_empty() || trimmed.chars().all(|c| c == '.') {
-        "download".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
 }
 
 /// Streams a download through the service worker.
@@ -452,7 +431,7 @@ pub struct MemorySaver {
 impl MemorySaver {
     fn new(name: &str) -> Self {
         Self {
-            name: safe_file_name(name),
+            name: name.to_owned(),
             data: BlobBuilder::new(),
         }
     }
@@ -541,13 +520,5 @@ mod tests {
             content_disposition("Ünïcode \"x\".txt"),
             "attachment; filename=\"_n_code _x_.txt\"; filename*=UTF-8''%C3%9Cn%C3%AFcode%20%22x%22.txt"
         );
-    }
-
-    #[wasm_bindgen_test]
-    fn file_name_without_separators() {
-        assert_eq!(safe_file_name("../etc/passwd"), ".._etc_passwd");
-        assert_eq!(safe_file_name("a\\b\nc"), "a_b_c");
-        assert_eq!(safe_file_name(" .. "), "download");
-        assert_eq!(safe_file_name(""), "download");
     }
 }
