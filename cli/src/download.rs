@@ -125,12 +125,15 @@ pub struct Downloaded {
 /// # Errors
 ///
 /// [`Error::NotFound`], [`Error::AlreadyDownloaded`] or [`Error::Expired`]
-/// from the server, [`Error::DecryptionFailed`] if the metadata does not
-/// authenticate, and [`Error::OutputExists`] if the output exists and
-/// `force` is not set.
+/// from the server, [`Error::NotSafeboxServer`] if the info request failed
+/// and the server does not serve Safebox's configuration,
+/// [`Error::DecryptionFailed`] if the metadata does not authenticate, and
+/// [`Error::OutputExists`] if the output exists and `force` is not set.
 pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Preview, Error> {
     let claim_token = link.secret.claim_token().to_base64();
-    let info = api.info(link.id.as_str(), &claim_token)?;
+    let info = api
+        .info(link.id.as_str(), &claim_token)
+        .map_err(|error| explain_info_error(api, error))?;
 
     let sealed = URL_SAFE_NO_PAD
         .decode(info.metadata.as_bytes())
@@ -148,6 +151,23 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
         expires_at: info.expires_at,
         destination,
     })
+}
+
+/// Replaces a not-found, HTTP or protocol error of the info request with
+/// [`Error::NotSafeboxServer`] when `api` does not serve Safebox's
+/// configuration, because another web server's 404 would make a working
+/// link look dead. The configuration request uses up nothing, and it is
+/// sent only after such a failure.
+fn explain_info_error(api: &Api, error: Error) -> Error {
+    match error {
+        Error::NotFound { .. } | Error::Server { .. } | Error::Protocol { .. } => {
+            match api.config() {
+                Err(not_safebox @ Error::NotSafeboxServer { .. }) => not_safebox,
+                _ => error,
+            }
+        }
+        error => error,
+    }
 }
 
 /// Claims the file, then downloads and decrypts it to `destination`.

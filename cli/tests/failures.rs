@@ -547,6 +547,86 @@ fn upload_other_http_server() {
     );
 }
 
+/// Returns a 404 response with an HTML body, as a web server other than
+/// Safebox sends.
+fn html_not_found() -> String {
+    let body = "<html><body>Not Found</body></html>";
+    format!(
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn download_other_http_server() {
+    let server = TestServer::start();
+    let link = upload_sample(&server, b"still here");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = format!("http://{}", listener.local_addr().unwrap());
+    let handle = answer_each(listener, vec![html_not_found(), html_not_found()]);
+    let recipient = tempfile::tempdir().unwrap();
+
+    let output = safebox(recipient.path(), &["download", &link, "--server", &other]);
+
+    // Checked before joining the fake server, which waits for a second
+    // request that a client without the check never sends.
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("{other}/ does not look like a Safebox server")),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("not found on"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(entries(recipient.path()).is_empty());
+    let requests = handle.join().unwrap();
+    let info = format!("POST /api/v1/files/{}/info ", link_id(&link));
+    assert!(requests[0].starts_with(&info), "{requests:?}");
+    assert!(
+        requests[1].starts_with("GET /api/v1/config "),
+        "{requests:?}"
+    );
+
+    let retried = safebox(recipient.path(), &["download", &link]);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    assert_eq!(
+        fs::read(recipient.path().join("sample.txt")).unwrap(),
+        b"still here"
+    );
+}
+
+#[test]
+fn download_not_found_json_still_not_found() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    let config = format!(r#"{{"page_url":"{server}/","max_size":1000000,"max_expires_in":86400}}"#);
+    let not_found = r#"{"error":"not_found","message":"no such file"}"#;
+    // Not joined: the thread would wait forever if the client skipped the
+    // configuration request.
+    let _fake = answer_each(
+        listener,
+        vec![
+            json_response("404 Not Found", not_found),
+            json_response("200 OK", &config),
+        ],
+    );
+    let link = format!("{server}/#AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBA");
+    let recipient = tempfile::tempdir().unwrap();
+
+    let output = safebox(recipient.path(), &["download", &link, "--server", &server]);
+
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("file not found on"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn interrupt_after_claim_says_link_used() {
     use base64::Engine;
