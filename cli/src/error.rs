@@ -338,8 +338,10 @@ impl Error {
                 "Check the directory's permissions and free space, or choose another --output."
             }
             Error::NotSafeboxServer { .. } => {
-                "Pass --server (or set SAFEBOX_SERVER) to the server's base URL, without a \
-                 path such as /api/v1: for example http://127.0.0.1:8080."
+                "Pass --server (or set SAFEBOX_SERVER) to the Safebox server's base URL, \
+                 without a path such as /api/v1: for example http://127.0.0.1:8080. Without \
+                 it, a download uses the server of the link's page. A download stops here \
+                 before it uses the link."
             }
             Error::AfterClaim(_) => LINK_USED_HINT,
             Error::Interrupted => return None,
