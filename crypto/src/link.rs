@@ -44,8 +44,9 @@ impl Link {
     ///   more than two `.`-separated fields (a later version's link), or a
     ///   non-canonical secret.
     /// - [`LinkError::Truncated`]: the id or secret is too short or missing.
-    /// - [`LinkError::TooLong`]: the id or secret is too long, or the input
-    ///   exceeds [`MAX_LINK_LEN`].
+    /// - [`LinkError::TooLong`]: the id or secret is too long, a whole link
+    ///   is followed by other text (`<link> thanks!`), or the input exceeds
+    ///   [`MAX_LINK_LEN`].
     pub fn parse(input: &str) -> Result<Link, LinkError> {
         if input.len() > MAX_LINK_LEN {
             return Err(LinkError::TooLong);
@@ -61,6 +62,14 @@ impl Link {
         if fragment.is_empty() {
             return Err(LinkError::MissingFragment);
         }
+        if has_text_pasted_after(fragment) {
+            return Err(LinkError::TooLong);
+        }
+        Self::parse_fragment(fragment)
+    }
+
+    /// Reads a non-empty fragment without `#`: `<id>.<secret>`.
+    fn parse_fragment(fragment: &str) -> Result<Link, LinkError> {
         if !fragment
             .bytes()
             .all(|byte| b64::is_alphabet(byte) || byte == b'.')
@@ -100,6 +109,21 @@ impl Link {
             .trim_end_matches('/');
         format!("{base}/#{}", self.fragment())
     }
+}
+
+/// Returns whether `fragment` is a whole link followed by other text, as
+/// when a link is pasted with the rest of a message: `<link> thanks!`,
+/// `<link>).` or `<link>&utm_source=chat`. A `.` followed by more text
+/// stays malformed, because a later version may add a field that way.
+fn has_text_pasted_after(fragment: &str) -> bool {
+    let link_len = FILE_ID_CHARS + 1 + SECRET_CHARS;
+    let (Some(link), Some(rest)) = (fragment.get(..link_len), fragment.get(link_len..)) else {
+        return false;
+    };
+    let starts_other_text =
+        rest.starts_with(|c: char| c.is_whitespace() || "()[]{}<>,;:!?\"'&#".contains(c));
+    let only_dots = !rest.is_empty() && rest.chars().all(|c| c == '.');
+    (starts_other_text || only_dots) && Link::parse_fragment(link).is_ok()
 }
 
 fn check_length(field: &str, expected: usize) -> Result<(), LinkError> {

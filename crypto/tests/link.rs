@@ -102,13 +102,11 @@ fn empty_input_is_a_missing_fragment() {
 #[test]
 fn malformed_characters_are_reported() {
     for input in [
-        format!("{ID}.{SECRET}!"),
         format!("{ID} {SECRET}"),
-        format!("{ID}.{SECRET}&utm=1"),
         format!("{ID}.Wv6wxeHyo7TF1uf4AZKDd%41"),
         format!("{ID}.Wv6wxeHyo7TF1uf4AZKDdA=="),
         format!("{ID}+{SECRET}"),
-        format!("https://x/#{ID}.{SECRET}#again"),
+        format!("{ID}.{SECRET}%20"),
     ] {
         assert_eq!(
             Link::parse(&input).map(|_| ()),
@@ -119,13 +117,46 @@ fn malformed_characters_are_reported() {
 }
 
 #[test]
+fn text_pasted_after_link_is_too_long() {
+    for input in [
+        format!("{ID}.{SECRET}!"),
+        format!("https://x/#{ID}.{SECRET} thanks!"),
+        format!("https://x/#{ID}.{SECRET}\tsee you"),
+        format!("https://x/#{ID}.{SECRET})."),
+        format!("https://x/#{ID}.{SECRET}."),
+        format!("https://x/#{ID}.{SECRET}..."),
+        format!("{ID}.{SECRET}&utm=1"),
+        format!("https://x/#{ID}.{SECRET}#again"),
+    ] {
+        assert_eq!(
+            Link::parse(&input).map(|_| ()),
+            Err(LinkError::TooLong),
+            "input {input:?}"
+        );
+    }
+}
+
+#[test]
+fn broken_link_with_pasted_text_is_not_too_long() {
+    let broken_secret = format!("{}+{}", &SECRET[..10], &SECRET[11..]);
+    assert_eq!(
+        Link::parse(&format!("#{ID}.{broken_secret} thanks")).map(|_| ()),
+        Err(LinkError::Malformed)
+    );
+    assert_eq!(
+        Link::parse(&format!("#{}.{SECRET} thanks", &ID[..15])).map(|_| ()),
+        Err(LinkError::Malformed)
+    );
+}
+
+#[test]
 fn third_field_from_a_later_version_is_malformed() {
     assert_eq!(
         Link::parse(&format!("{ID}.{SECRET}.p")).map(|_| ()),
         Err(LinkError::Malformed)
     );
     assert_eq!(
-        Link::parse(&format!("{ID}.{SECRET}.")).map(|_| ()),
+        Link::parse(&format!("{ID}.{SECRET}.p.")).map(|_| ()),
         Err(LinkError::Malformed)
     );
     assert_eq!(
