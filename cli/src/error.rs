@@ -308,8 +308,8 @@ impl Error {
                 "Check your connection and the server address, then try again."
             }
             Error::NotFound { .. } => {
-                "Check that the link is complete and unchanged. The sender may also have \
-                 deleted the file, or it expired a while ago."
+                "Check that the link is complete and unchanged. Otherwise the file is gone: \
+                 the sender deleted it, or it was downloaded or expired a while ago."
             }
             Error::AlreadyDownloaded { .. } => {
                 "A link works once. If you did not download it yourself, someone else did: \

@@ -65,7 +65,7 @@ fn describe(notice: &Notice) -> (&'static str, String) {
     let when = |prefix: &str| {
         notice
             .at
-            .map(|at| format!(" {prefix} {}", format::local_time(at)))
+            .map(|at| format!(" {prefix} {} (your local time)", format::local_time(at)))
             .unwrap_or_default()
     };
     match notice.kind {
@@ -91,8 +91,9 @@ fn describe(notice: &Notice) -> (&'static str, String) {
         ),
         NoticeKind::NotFound => (
             "File not found",
-            "No file matches this link: the key in the link is wrong, or the file was removed. \
-             Check the link or ask the sender for a new one."
+            "No file matches this link. Either the link was changed when it was copied, or the \
+             file is gone: a file is removed a while after it was downloaded or expired. Check \
+             the link or ask the sender for a new one."
                 .to_owned(),
         ),
         NoticeKind::DecryptFailed => (
