@@ -248,6 +248,40 @@ async fn web_dir_stays_contained() {
     }
 }
 
+#[tokio::test]
+async fn unknown_page_explains_the_hash() {
+    let (server, _root) = server_with_web_app().await;
+    let path = "/c2FmZWJveC1pZDAx.Wv6wxeHyo7TF1uf4AZKDdA";
+    let response = server
+        .client
+        .get(server.url(path))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let headers = response.headers().clone();
+    assert_security_headers(&headers, "404 page");
+    assert!(header(&headers, "content-type").starts_with("text/html"));
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    let text = response.text().await.unwrap();
+    assert!(text.contains("after a <code>#</code>"), "{text}");
+    assert!(
+        !text.contains("Wv6wxeHyo7TF1uf4AZKDdA"),
+        "the page repeats the path"
+    );
+
+    // A script or an API client gets the plain 404 as before.
+    let response = server
+        .client
+        .get(server.url("/missing.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.text().await.unwrap().is_empty());
+}
+
 async fn missing_web_app_explains(backend: Backend) {
     let server = TestServer::start(backend).await;
     let response = server.client.get(server.url("/")).send().await.unwrap();

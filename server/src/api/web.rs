@@ -6,7 +6,7 @@ use std::io::ErrorKind;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -124,6 +124,7 @@ pub(super) async fn service_worker(State(state): State<AppState>) -> Response {
 /// Serves any other path from the web directory. Files with a content hash
 /// in their name are cached for a year, everything else not at all.
 pub(super) async fn asset(State(state): State<AppState>, request: Request) -> Response {
+    let wants_page = request.method() == Method::GET && accepts_html(request.headers());
     let cacheable = request
         .uri()
         .path()
@@ -137,6 +138,10 @@ pub(super) async fn asset(State(state): State<AppState>, request: Request) -> Re
         Err(infallible) => match infallible {},
     };
 
+    if response.status() == StatusCode::NOT_FOUND && wants_page {
+        return not_found_page();
+    }
+
     let header_value = if cacheable && response.status() == StatusCode::OK {
         IMMUTABLE
     } else {
@@ -147,6 +152,36 @@ pub(super) async fn asset(State(state): State<AppState>, request: Request) -> Re
         HeaderValue::from_static(header_value),
     );
     response
+}
+
+/// Returns whether a request comes from a browser loading a page.
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// Returns the `404` page for a browser that opened an unknown path. The
+/// likeliest cause is a link whose `#` was replaced by `/`, so the page
+/// explains where the key goes. It does not repeat the path, which may
+/// contain that key.
+fn not_found_page() -> Response {
+    const PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <title>Not found - Safebox</title></head><body><h1>Page not found</h1>\
+        <p>A Safebox link has its key after a <code>#</code>, as in \
+        <code>https://host/#id.key</code>. If you typed or pasted this address, check that \
+        it contains the <code>#</code> and open it again.</p>\
+        <p><a href=\"/\">Send a file</a></p></body></html>\n";
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, NO_STORE),
+        ],
+        PAGE,
+    )
+        .into_response()
 }
 
 /// Tells whether a file name carries a content hash as Trunk writes it: a
