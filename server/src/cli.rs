@@ -1,5 +1,6 @@
 //! Command-line options and the entry point of the `safebox-server` binary.
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -102,6 +103,22 @@ pub enum RunError {
     /// Serving failed.
     #[error("server failed: {0}")]
     Serve(#[source] std::io::Error),
+}
+
+impl RunError {
+    /// Returns what to do about the error, where there is a usual remedy.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            RunError::Bind { source, .. } if source.kind() == ErrorKind::AddrInUse => Some(
+                "another program uses this port: stop it, or pass --listen with another port, \
+                 for example --listen 127.0.0.1:8081",
+            ),
+            RunError::Bind { source, .. } if source.kind() == ErrorKind::PermissionDenied => {
+                Some("ports below 1024 need extra privileges: pass --listen with a higher port")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Starts the server and serves until Ctrl-C or SIGTERM.

@@ -34,8 +34,12 @@ async fn main() -> ExitCode {
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "safebox server failed");
+            // Only to stderr: the log goes to stdout, and a terminal would
+            // show the error twice.
             eprintln!("error: {error}");
+            if let Some(hint) = error.hint() {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -52,6 +52,33 @@ fn invalid_public_url_fails() {
     assert!(stderr.contains("invalid public URL"), "{stderr}");
 }
 
+#[test]
+fn busy_port_fails_with_hint() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BINARY)
+        .args(["--listen", &address])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--listen"), "{stderr}");
+    assert!(
+        !stdout.contains("cannot listen"),
+        "the error is printed twice:\n{stdout}"
+    );
+}
+
 #[tokio::test]
 async fn binary_serves_and_stops() {
     let dir = tempfile::tempdir().unwrap();
