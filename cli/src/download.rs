@@ -1,11 +1,11 @@
 //! Download: claim a file, then decrypt it record by record as it streams.
 //!
 //! Everything that can fail without using up the link happens before the
-//! claim: parsing the link, reading the file's info, decrypting its name,
-//! checking the output path and creating the temporary file. The plaintext
-//! goes to a temporary file next to the output, which is renamed into place
-//! only after the last record authenticated, so a failed download leaves
-//! nothing behind.
+//! claim: parsing the link, checking that the server is a Safebox server,
+//! reading the file's info, decrypting its name, checking the output path
+//! and creating the temporary file. The plaintext goes to a temporary file
+//! next to the output, which is renamed into place only after the last
+//! record authenticated, so a failed download leaves nothing behind.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -119,21 +119,24 @@ pub struct Downloaded {
     pub confirmed: bool,
 }
 
-/// Reads the file's info and decides where it goes, without using up the
-/// link.
+/// Checks that `api` is a Safebox server, reads the file's info and
+/// decides where it goes, without using up the link.
 ///
 /// # Errors
 ///
-/// [`Error::NotFound`], [`Error::AlreadyDownloaded`] or [`Error::Expired`]
-/// from the server, [`Error::NotSafeboxServer`] if the info request failed
-/// and the server does not serve Safebox's configuration,
-/// [`Error::DecryptionFailed`] if the metadata does not authenticate, and
-/// [`Error::OutputExists`] if the output exists and `force` is not set.
+/// [`Error::NotSafeboxServer`] if the server does not serve Safebox's
+/// configuration, [`Error::NotFound`], [`Error::AlreadyDownloaded`] or
+/// [`Error::Expired`] from the server, [`Error::DecryptionFailed`] if the
+/// metadata does not authenticate, and [`Error::OutputExists`] if the
+/// output exists and `force` is not set.
 pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Preview, Error> {
+    // The claim token goes only to a server that returns Safebox's
+    // configuration. Any other server that received it could use it to
+    // claim the file on the real server and so burn the link.
+    api.config()?;
+
     let claim_token = link.secret.claim_token().to_base64();
-    let info = api
-        .info(link.id.as_str(), &claim_token)
-        .map_err(|error| explain_info_error(api, error))?;
+    let info = api.info(link.id.as_str(), &claim_token)?;
 
     let sealed = URL_SAFE_NO_PAD
         .decode(info.metadata.as_bytes())
@@ -151,23 +154,6 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
         expires_at: info.expires_at,
         destination,
     })
-}
-
-/// Replaces a not-found, HTTP or protocol error of the info request with
-/// [`Error::NotSafeboxServer`] when `api` does not serve Safebox's
-/// configuration, because another web server's 404 would make a working
-/// link look dead. The configuration request uses up nothing, and it is
-/// sent only after such a failure.
-fn explain_info_error(api: &Api, error: Error) -> Error {
-    match error {
-        Error::NotFound { .. } | Error::Server { .. } | Error::Protocol { .. } => {
-            match api.config() {
-                Err(not_safebox @ Error::NotSafeboxServer { .. }) => not_safebox,
-                _ => error,
-            }
-        }
-        error => error,
-    }
 }
 
 /// Claims the file, then downloads and decrypts it to `destination`.

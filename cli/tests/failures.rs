@@ -370,13 +370,8 @@ fn redirect_not_followed() {
 
     let output = safebox(working.path(), &["download", &link, "--server", &server]);
 
-    assert!(
-        handle
-            .join()
-            .unwrap()
-            .starts_with("POST /api/v1/files/AAAAAAAAAAAAAAAA/info")
-    );
-    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert!(handle.join().unwrap().starts_with("GET /api/v1/config "));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains("HTTP 307"), "{}", stderr(&output));
     assert!(trap.accept().is_err(), "the redirect was followed");
 }
@@ -558,19 +553,82 @@ fn html_not_found() -> String {
     )
 }
 
+/// Serves every request on `listener` with `response` until `stop` is set,
+/// and returns each request whole: head and body.
+fn answer_all(
+    listener: TcpListener,
+    response: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<std::io::Result<Vec<String>>> {
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let mut requests = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((stream, _)) => requests.push(answer_whole(stream, &response)),
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(requests)
+    })
+}
+
+/// Reads one request with its `Content-Length` body from `stream`, sends
+/// `response` and returns the request.
+fn answer_whole(mut stream: std::net::TcpStream, response: &str) -> String {
+    use std::io::{Read, Write};
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = request.windows(4).position(|window| window == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let count = stream.read(&mut buffer).unwrap();
+        if count == 0 {
+            break request.len();
+        }
+        request.extend_from_slice(&buffer[..count]);
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    let body_length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .map_or(0, |value| value.trim().parse().unwrap());
+    while request.len() < head_end + body_length {
+        let count = stream.read(&mut buffer).unwrap();
+        assert_ne!(count, 0, "the request body ended early");
+        request.extend_from_slice(&buffer[..count]);
+    }
+    stream.write_all(response.as_bytes()).unwrap();
+    String::from_utf8_lossy(&request).into_owned()
+}
+
 #[test]
-fn download_other_http_server() {
+fn download_other_server_gets_no_token() {
     let server = TestServer::start();
     let link = upload_sample(&server, b"still here");
+    let claim_token = safebox_crypto::Link::parse(&link)
+        .unwrap()
+        .secret
+        .claim_token()
+        .to_base64();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let other = format!("http://{}", listener.local_addr().unwrap());
-    let handle = answer_each(listener, vec![html_not_found(), html_not_found()]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handle = answer_all(listener, html_not_found(), std::sync::Arc::clone(&stop));
     let recipient = tempfile::tempdir().unwrap();
 
     let output = safebox(recipient.path(), &["download", &link, "--server", &other]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let requests = handle.join().unwrap().unwrap();
 
-    // Checked before joining the fake server, which waits for a second
-    // request that a client without the check never sends.
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
         stderr(&output).contains(&format!("{other}/ does not look like a Safebox server")),
@@ -583,13 +641,17 @@ fn download_other_http_server() {
         stderr(&output)
     );
     assert!(entries(recipient.path()).is_empty());
-    let requests = handle.join().unwrap();
-    let info = format!("POST /api/v1/files/{}/info ", link_id(&link));
-    assert!(requests[0].starts_with(&info), "{requests:?}");
+    assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(
-        requests[1].starts_with("GET /api/v1/config "),
+        requests[0].starts_with("GET /api/v1/config "),
         "{requests:?}"
     );
+    for request in &requests {
+        assert!(
+            !request.contains(claim_token.as_str()),
+            "the claim token was sent: {request}"
+        );
+    }
 
     let retried = safebox(recipient.path(), &["download", &link]);
     assert!(retried.status.success(), "{}", stderr(&retried));
@@ -605,13 +667,11 @@ fn download_not_found_json_still_not_found() {
     let server = format!("http://{}", listener.local_addr().unwrap());
     let config = format!(r#"{{"page_url":"{server}/","max_size":1000000,"max_expires_in":86400}}"#);
     let not_found = r#"{"error":"not_found","message":"no such file"}"#;
-    // Not joined: the thread would wait forever if the client skipped the
-    // configuration request.
-    let _fake = answer_each(
+    let fake = answer_each(
         listener,
         vec![
-            json_response("404 Not Found", not_found),
             json_response("200 OK", &config),
+            json_response("404 Not Found", not_found),
         ],
     );
     let link = format!("{server}/#AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBA");
@@ -625,6 +685,15 @@ fn download_not_found_json_still_not_found() {
         "{}",
         stderr(&output)
     );
+    let requests = fake.join().unwrap();
+    assert!(
+        requests[0].starts_with("GET /api/v1/config "),
+        "{requests:?}"
+    );
+    assert!(
+        requests[1].starts_with("POST /api/v1/files/AAAAAAAAAAAAAAAA/info "),
+        "{requests:?}"
+    );
 }
 
 #[test]
@@ -634,7 +703,7 @@ fn interrupt_after_claim_says_link_used() {
     use safebox_crypto::{FileId, Link, LinkSecret, Metadata, encrypt_metadata};
     use std::io::Write;
 
-    // A fake server: info and claim succeed, then the blob's body stops
+    // A fake server: config, info and claim succeed, then the blob's body stops
     // after a few bytes and the connection stays open.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let server = format!("http://{}", listener.local_addr().unwrap());
@@ -653,7 +722,9 @@ fn interrupt_after_claim_says_link_used() {
     let claimed =
         format!(r#"{{"download_url":"{server}/blob","expires_at":4000000000,"size":{size}}}"#);
     let (blob_sent, blob_started) = std::sync::mpsc::channel();
+    let config = format!(r#"{{"page_url":"{server}/","max_size":2000000,"max_expires_in":86400}}"#);
     let fake = std::thread::spawn(move || {
+        answer_next(&listener, &json_response("200 OK", &config));
         answer_next(&listener, &json_response("200 OK", &info));
         answer_next(&listener, &json_response("200 OK", &claimed));
         let (mut stream, _) = listener.accept().unwrap();
