@@ -237,6 +237,23 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// An upload's link could not be written to standard output, for
+    /// example because the reading end of a pipe was closed.
+    #[error(
+        "cannot write the link to standard output: {source}; {}",
+        if *deleted {
+            "the upload was deleted"
+        } else {
+            "deleting the upload failed too, so it stays stored until it expires"
+        }
+    )]
+    LinkNotWritten {
+        /// The operating system's error.
+        source: io::Error,
+        /// Whether the server deleted the upload.
+        deleted: bool,
+    },
+
     /// The server at `--server` did not return Safebox's configuration
     /// from `GET /api/v1/config`.
     #[error("{url} does not look like a Safebox server: {detail}")]
@@ -337,6 +354,10 @@ impl Error {
             Error::WriteOutput { .. } => {
                 "Check the directory's permissions and free space, or choose another --output."
             }
+            Error::LinkNotWritten { .. } => {
+                "Run the upload again with standard output going to a terminal, a file or a \
+                 program that reads the whole link."
+            }
             Error::NotSafeboxServer { .. } => {
                 "Pass --server (or set SAFEBOX_SERVER) to the Safebox server's base URL, \
                  without a path such as /api/v1: for example http://127.0.0.1:8080. Without \
@@ -375,7 +396,8 @@ impl Error {
             | Error::Encrypt(_)
             | Error::OutputNotDirectory { .. }
             | Error::CreateOutput { .. }
-            | Error::WriteOutput { .. } => 1,
+            | Error::WriteOutput { .. }
+            | Error::LinkNotWritten { .. } => 1,
             Error::AfterClaim(error) => error.exit_code(),
             Error::Interrupted => 130,
         }

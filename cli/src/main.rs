@@ -4,7 +4,6 @@
 mod cli;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -44,6 +43,16 @@ fn run_upload(args: UploadArgs) -> Result<(), Error> {
     let progress = progress::bytes_bar(0, "Uploading", args.quiet);
     let uploaded = upload::upload_file(&api, &args.file, expires_in, &progress)?;
 
+    // The link is the command's only output on stdout, so scripts can take
+    // the last line.
+    let mut stdout = io::stdout().lock();
+    let written = writeln!(stdout, "{}", uploaded.link.as_str()).and_then(|()| stdout.flush());
+    if let Err(source) = written {
+        // Nobody can download a file whose link was lost.
+        let deleted = uploaded.delete().is_ok();
+        return Err(Error::LinkNotWritten { source, deleted });
+    }
+
     if !args.quiet {
         eprintln!(
             "Uploaded {}. The link works for one download and expires at {}.",
@@ -51,15 +60,8 @@ fn run_upload(args: UploadArgs) -> Result<(), Error> {
             format_time(uploaded.expires_at)
         );
     }
-    // The link is the command's only output on stdout, so scripts can take
-    // the last line.
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{}", uploaded.link.as_str())
-        .and_then(|()| stdout.flush())
-        .map_err(|source| Error::WriteOutput {
-            path: PathBuf::from("-"),
-            source,
-        })
+    uploaded.keep();
+    Ok(())
 }
 
 fn run_download(args: DownloadArgs) -> Result<(), Error> {

@@ -3,7 +3,8 @@
 //! The steps follow the API: read the server's config, create the upload
 //! with the encrypted metadata, send the ciphertext in one `PUT`, then
 //! complete it. If anything fails after the create, or the user presses
-//! Ctrl-C, the upload is deleted again on a best-effort basis.
+//! Ctrl-C before the caller hands over the link, the upload is deleted again
+//! on a best-effort basis.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -29,7 +30,12 @@ use crate::interrupt::CleanupGuard;
 /// Media type sent when the extension matches no known type.
 const DEFAULT_MIME: &str = "application/octet-stream";
 
-/// A finished upload.
+/// A finished upload whose link is not yet handed over.
+///
+/// Until [`Uploaded::keep`] is called, the upload is deleted when this value
+/// is dropped or the user presses Ctrl-C, so no ciphertext stays stored
+/// without anyone holding its link.
+#[must_use = "dropping the upload deletes it; call keep() once the link is handed over"]
 pub struct Uploaded {
     /// The full link, which contains the key.
     pub link: Zeroizing<String>,
@@ -37,6 +43,28 @@ pub struct Uploaded {
     pub id: FileId,
     /// Expiry of an undownloaded file, in Unix seconds.
     pub expires_at: u64,
+    api: Api,
+    owner_token: Arc<TokenText>,
+    /// Deletes the upload on drop or Ctrl-C.
+    deletion: CleanupGuard,
+}
+
+impl Uploaded {
+    /// Keeps the upload on the server, because its link was handed over.
+    pub fn keep(self) {
+        self.deletion.disarm();
+    }
+
+    /// Deletes the upload with the owner token, because its link could not
+    /// be handed over.
+    ///
+    /// # Errors
+    ///
+    /// The network and server errors of [`Api::delete_upload`].
+    pub fn delete(self) -> Result<(), Error> {
+        self.deletion.disarm();
+        self.api.delete_upload(self.id.as_str(), &self.owner_token)
+    }
 }
 
 /// Reads the name, size and media type of the file at `path`, then uploads
@@ -171,8 +199,9 @@ pub fn upload_reader<R: Read + Send + 'static>(
     }
     progress.finish_and_clear();
 
+    // The cleanup stays armed: the caller disarms it with
+    // `Uploaded::keep` once the link is handed over.
     let completed = api.complete(id.as_str(), &owner_token)?;
-    cleanup.disarm();
 
     let link =
         Zeroizing::new(safebox_crypto::Link::new(id.clone(), secret).to_url(&config.page_url));
@@ -180,11 +209,14 @@ pub fn upload_reader<R: Read + Send + 'static>(
         link,
         id,
         expires_at: completed.expires_at,
+        api: api.clone(),
+        owner_token,
+        deletion: cleanup,
     })
 }
 
-/// Arms the deletion of a created upload, for a failure or Ctrl-C before it
-/// completes.
+/// Arms the deletion of a created upload, for a failure or Ctrl-C before its
+/// link is handed over.
 fn arm_delete(api: &Api, id: &FileId, owner_token: &Arc<TokenText>) -> CleanupGuard {
     let api = api.clone();
     let id = id.as_str().to_owned();
@@ -192,7 +224,7 @@ fn arm_delete(api: &Api, id: &FileId, owner_token: &Arc<TokenText>) -> CleanupGu
     CleanupGuard::arm(move || {
         // Best effort: an upload never completed expires on the server anyway.
         if let Err(error) = api.delete_upload(&id, &owner_token) {
-            eprintln!("warning: could not delete the unfinished upload: {error}");
+            eprintln!("warning: could not delete the upload, which expires by itself: {error}");
         }
     })
 }

@@ -295,6 +295,42 @@ fn interrupt_deletes_pending_upload() {
     );
 }
 
+#[test]
+fn upload_closed_stdout_deletes_upload() {
+    let server = TestServer::start();
+    let sender = tempfile::tempdir().unwrap();
+    let source = sender.path().join("sample.txt");
+    fs::write(&source, b"lost link").unwrap();
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_safebox"))
+        .args(["upload", source.to_str().unwrap(), "--server", &server.url])
+        .env_remove("SAFEBOX_SERVER")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closes the reading end, as `safebox upload FILE | true` does.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot write the link to standard output"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("the upload was deleted"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("--output"), "{}", stderr(&output));
+    assert!(
+        server.records_due(u64::MAX / 2).is_empty(),
+        "the upload was not deleted"
+    );
+}
+
 /// Returns whether `dir` contains a file with at least one byte.
 fn has_nonempty_file(dir: &std::path::Path) -> bool {
     let Ok(entries) = fs::read_dir(dir) else {

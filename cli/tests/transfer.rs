@@ -168,7 +168,9 @@ fn upload_named(server: &TestServer, name: &str, content: &[u8]) -> String {
         &indicatif::ProgressBar::hidden(),
     )
     .unwrap();
-    uploaded.link.to_string()
+    let link = uploaded.link.to_string();
+    uploaded.keep();
+    link
 }
 
 #[test]
