@@ -106,6 +106,10 @@ pub struct Preview {
     pub expires_at: u64,
     /// The output it is to be written to.
     pub destination: Destination,
+    /// Whether the output's file name is the sender's name, changed because
+    /// that name is not safe to use as a file name here. False when the user
+    /// chose a file or standard output with `--output`.
+    pub name_changed: bool,
 }
 
 /// A finished download.
@@ -149,10 +153,13 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
 
     let name = metadata.safe_file_name(&link.id);
     let destination = choose_destination(options, &name)?;
+    let uses_sender_name = options.output.as_ref().is_none_or(|output| output.is_dir());
+    let name_changed = uses_sender_name && name != metadata.name;
     Ok(Preview {
         metadata,
         expires_at: info.expires_at,
         destination,
+        name_changed,
     })
 }
 

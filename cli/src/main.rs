@@ -109,6 +109,14 @@ fn run_download(args: DownloadArgs) -> Result<(), Error> {
         && let Destination::File(path) = &downloaded.destination
     {
         eprintln!("Saved {} ({} bytes).", path.display(), downloaded.size);
+        if preview.name_changed {
+            eprintln!(
+                "The file was saved as {} because the sender's name {:?} is not safe to use \
+                 as a file name here.",
+                path.display(),
+                printable(&preview.metadata.name)
+            );
+        }
     }
     Ok(())
 }

@@ -215,6 +215,11 @@ fn escape_in_name_replaced() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(entries(working.path()), vec!["bad_[2Jname".to_owned()]);
     assert!(!stderr(&output).contains('\u{1b}'), "escape reached stderr");
+    assert!(
+        stderr(&output).contains("saved as bad_[2Jname because"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -227,6 +232,47 @@ fn hidden_name_made_visible() {
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(entries(working.path()), vec!["bashrc".to_owned()]);
+    assert!(
+        stderr(&output).contains(
+            "saved as bashrc because the sender's name \".bashrc\" is not safe to use as a \
+             file name here"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn chosen_output_name_not_reported() {
+    let server = TestServer::start();
+    let link = upload_named(&server, ".bashrc", b"echo hi");
+    let working = tempfile::tempdir().unwrap();
+
+    let output = safebox(working.path(), &["download", &link, "-o", "chosen.txt"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(entries(working.path()), vec!["chosen.txt".to_owned()]);
+    assert!(
+        !stderr(&output).contains("not safe to use"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn safe_name_not_reported() {
+    let server = TestServer::start();
+    let link = upload_named(&server, "plain.txt", b"x");
+    let working = tempfile::tempdir().unwrap();
+
+    let output = safebox(working.path(), &["download", &link]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("not safe to use"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -239,6 +285,11 @@ fn device_name_prefixed() {
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(entries(working.path()), vec!["_nul.txt".to_owned()]);
+    assert!(
+        stderr(&output).contains("saved as _nul.txt because the sender's name \"nul.txt\""),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// A source that fails after `remaining` bytes, like a disk read error.
