@@ -139,6 +139,7 @@ impl Api {
             Error::NotSafeboxServer {
                 url: self.base.to_string(),
                 detail,
+                link_unused: false,
             }
         })
     }

@@ -76,8 +76,8 @@ pub struct DownloadArgs {
 
     /// Output: a file path, an existing directory (the
     /// sender's file name is used inside it) or '-' for standard output.
-    /// A file appears only once the whole download authenticated. With '-',
-    /// each record (64 KiB by default) is written once it authenticated, so a failed
+    /// A file appears only once the whole download is authenticated. With
+    /// '-', each record is written once it is authenticated, so a failed
     /// download leaves a true but incomplete prefix and a non-zero exit
     /// code. [default: the sender's file name, made safe, in the current
     /// directory]
@@ -133,6 +133,17 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn download_output_help_wording() {
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("download")
+            .map(|download| download.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(help.contains("whole download is authenticated"), "{help}");
+        assert!(!help.contains("KiB"), "{help}");
     }
 
     #[test]

@@ -137,7 +137,14 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
     // The claim token goes only to a server that returns Safebox's
     // configuration. Any other server that received it could use it to
     // claim the file on the real server and so burn the link.
-    api.config()?;
+    api.config().map_err(|error| match error {
+        Error::NotSafeboxServer { url, detail, .. } => Error::NotSafeboxServer {
+            url,
+            detail,
+            link_unused: true,
+        },
+        error => error,
+    })?;
 
     let claim_token = link.secret.claim_token().to_base64();
     let info = api.info(link.id.as_str(), &claim_token)?;
@@ -176,7 +183,8 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
 /// The server's errors, network errors, [`Error::DecryptionFailed`] for
 /// content that does not authenticate, and [`Error::WriteOutput`]. Errors
 /// after the claim come wrapped in [`Error::AfterClaim`], except
-/// [`Error::OutputAppeared`]. [`Error::CreateOutput`] comes before the claim.
+/// [`Error::OutputAppeared`]. [`Error::OutputNotDirectory`] and
+/// [`Error::CreateOutput`] come before the claim.
 pub fn download(
     api: &Api,
     link: &Link,
@@ -281,13 +289,20 @@ fn create_temp_file(path: &Path) -> Result<NamedTempFile, Error> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    if !directory.is_dir() {
+        return Err(Error::OutputNotDirectory {
+            path: directory.to_owned(),
+        });
+    }
     tempfile::Builder::new()
         .prefix(".safebox-")
         .suffix(".part")
         .tempfile_in(directory)
         .map_err(|source| Error::CreateOutput {
             path: path.to_owned(),
-            source,
+            // Only the kind: the message would name the temporary file,
+            // which the user never sees.
+            source: io::Error::from(source.kind()),
         })
 }
 

@@ -211,10 +211,11 @@ pub enum Error {
     },
 
     /// `--output` ends with a path separator but names no existing
-    /// directory. Found before the claim.
+    /// directory, or the directory of the output file does not exist.
+    /// Found before the claim.
     #[error("{} is not an existing directory", path.display())]
     OutputNotDirectory {
-        /// The `--output` value.
+        /// The `--output` value, or the output file's directory.
         path: PathBuf,
     },
 
@@ -262,6 +263,9 @@ pub enum Error {
         url: String,
         /// What the server returned instead.
         detail: String,
+        /// Set by a download, which checks the server before any request
+        /// that could use up the link.
+        link_unused: bool,
     },
 
     /// A download failed after its claim, so the link no longer works.
@@ -345,7 +349,7 @@ impl Error {
             }
             Error::OutputAppeared { .. } => "Rename the saved file to the name you want.",
             Error::OutputNotDirectory { .. } => {
-                "Create the directory first, or pass --output a file path. The link was not used."
+                "Create the directory first, or choose another --output. The link was not used."
             }
             Error::CreateOutput { .. } => {
                 "Check that the directory exists and that you can write to it, or choose \
@@ -358,11 +362,16 @@ impl Error {
                 "Run the upload again with standard output going to a terminal, a file or a \
                  program that reads the whole link."
             }
-            Error::NotSafeboxServer { .. } => {
-                "Pass --server (or set SAFEBOX_SERVER) to the Safebox server's base URL, \
-                 without a path such as /api/v1: for example http://127.0.0.1:8080. Without \
-                 it, a download uses the server of the link's page. A download stops here \
-                 before it uses the link."
+            Error::NotSafeboxServer { link_unused, .. } => {
+                let hint = "Pass --server (or set SAFEBOX_SERVER) to the Safebox server's base \
+                            URL, without a path such as /api/v1: for example \
+                            http://127.0.0.1:8080. Without it, a download uses the server of \
+                            the link's page.";
+                return Some(if *link_unused {
+                    format!("{hint} The link was not used.")
+                } else {
+                    hint.to_owned()
+                });
             }
             Error::AfterClaim(_) => LINK_USED_HINT,
             Error::Interrupted => return None,

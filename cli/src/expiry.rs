@@ -13,8 +13,8 @@ pub const MAX_EXPIRY_SECONDS: u64 = 86_400;
 ///
 /// # Errors
 ///
-/// [`Error::InvalidExpiry`] for a missing number or unit, an unknown unit or
-/// a duration out of range.
+/// [`Error::InvalidExpiry`] for a missing number or unit, a number with a
+/// fraction, an unknown unit or a duration out of range.
 pub fn parse_expiry(value: &str) -> Result<u64, Error> {
     let invalid = |reason: &str| Error::InvalidExpiry {
         value: value.to_owned(),
@@ -28,6 +28,12 @@ pub fn parse_expiry(value: &str) -> Result<u64, Error> {
     let (number, unit) = trimmed.split_at(split);
     if number.is_empty() {
         return Err(invalid("missing number before the unit"));
+    }
+
+    if unit.starts_with(['.', ',']) {
+        return Err(invalid(
+            "the number must be a whole number: use a smaller unit, such as 90m for 1.5h",
+        ));
     }
 
     let unit_seconds = match unit {
@@ -69,6 +75,18 @@ mod tests {
     fn parse_expiry_rejects_out_of_range() {
         for value in ["59s", "0m", "25h", "2d", "99999999999999999999d"] {
             assert!(parse_expiry(value).is_err(), "{value} was accepted");
+        }
+    }
+
+    #[test]
+    fn parse_expiry_fraction_needs_whole_number() {
+        for value in ["1.5h", "2,5m"] {
+            let message = parse_expiry(value)
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default();
+            assert!(message.contains("whole number"), "{value}: {message}");
+            assert!(!message.contains("unknown unit"), "{value}: {message}");
         }
     }
 

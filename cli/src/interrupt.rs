@@ -40,14 +40,15 @@ pub fn install_handler() -> Result<(), ctrlc::Error> {
     ctrlc::set_handler(|| {
         let mut pending = PENDING.lock().unwrap_or_else(PoisonError::into_inner);
         eprintln!("\ninterrupted; cleaning up");
+        for (_, cleanup) in pending.drain(..) {
+            cleanup();
+        }
+        // After the cleanups, so the note follows what they printed.
         let note = *INTERRUPT_NOTE
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(note) = note {
             eprintln!("hint: {note}");
-        }
-        for (_, cleanup) in pending.drain(..) {
-            cleanup();
         }
         std::process::exit(130);
     })

@@ -223,8 +223,12 @@ fn arm_delete(api: &Api, id: &FileId, owner_token: &Arc<TokenText>) -> CleanupGu
     let owner_token = Arc::clone(owner_token);
     CleanupGuard::arm(move || {
         // Best effort: an upload never completed expires on the server anyway.
-        if let Err(error) = api.delete_upload(&id, &owner_token) {
-            eprintln!("warning: could not delete the upload, which expires by itself: {error}");
+        match api.delete_upload(&id, &owner_token) {
+            Ok(()) => eprintln!("The upload was deleted from the server; no link was made."),
+            Err(error) => eprintln!(
+                "warning: could not delete the upload, which expires by itself; no link was \
+                 made: {error}"
+            ),
         }
     })
 }

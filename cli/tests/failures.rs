@@ -290,6 +290,11 @@ fn interrupt_deletes_pending_upload() {
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
     assert!(output.stdout.is_empty(), "a link was printed");
     assert!(
+        stderr(&output).contains("The upload was deleted from the server; no link was made."),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
         server.records_due(u64::MAX / 2).is_empty(),
         "the upload was not deleted"
     );
@@ -452,6 +457,16 @@ fn output_missing_parent_keeps_link() {
     );
     assert_eq!(rejected.status.code(), Some(1), "{}", stderr(&rejected));
     assert!(
+        stderr(&rejected).contains("missing is not an existing directory"),
+        "{}",
+        stderr(&rejected)
+    );
+    assert!(
+        !stderr(&rejected).contains(".part"),
+        "the temporary file was named: {}",
+        stderr(&rejected)
+    );
+    assert!(
         stderr(&rejected).contains("The link was not used"),
         "{}",
         stderr(&rejected)
@@ -572,6 +587,16 @@ fn upload_other_http_server() {
     assert!(handle.join().unwrap().starts_with("GET /api/v1/config"));
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
+        !stderr(&output).contains("link was not used"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("before it uses the link"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
         stderr(&output).contains(&format!("{server}/ does not look like a Safebox server")),
         "{}",
         stderr(&output)
@@ -668,6 +693,11 @@ fn download_other_server_gets_no_token() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
         stderr(&output).contains(&format!("{other}/ does not look like a Safebox server")),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("The link was not used."),
         "{}",
         stderr(&output)
     );
