@@ -126,20 +126,36 @@ fn find_dynalite() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free loopback port")
-        .port()
+/// Number of tries to start a server, each on another port.
+const START_ATTEMPTS: usize = 3;
+
+/// Returns a free loopback port below the range the kernel picks from for
+/// port 0. Test servers in this process bind port 0, so none of them can
+/// take this port between this check and the API server's own bind.
+fn unassigned_port() -> u16 {
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = ephemeral_start.saturating_sub(12_000).max(1024);
+    let high = ephemeral_start.max(low + 1);
+    loop {
+        let port = rand::Rng::gen_range(&mut rand::thread_rng(), low..high);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Starts `program` under a small shell watchdog that stops it once this
-/// test process has exited, since a static is never dropped.
+/// test process has exited, since a static is never dropped, and then
+/// removes `cleanup`. The watchdog also ends when the program exits.
 fn spawn_watched(program: &Path, args: &[String], log: &Path, cleanup: &Path) -> Child {
     let script = r#"parent=$1; cleanup=$2; shift 2
 "$@" & child=$!
 while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
-kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; rm -rf "$cleanup""#;
+kill "$child" 2>/dev/null; wait "$child" 2>/dev/null
+if ! kill -0 "$parent" 2>/dev/null; then rm -rf "$cleanup"; fi"#;
     let log_file = std::fs::File::create(log).expect("create server log");
     Command::new("sh")
         // s3s-fs logs each failed request at this level.
@@ -158,15 +174,45 @@ kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; rm -rf "$cleanup""#;
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", program.display()))
 }
 
-fn wait_for_port(port: u16, name: &str, child: &mut Child, log: &Path) {
+/// Starts `program` with the arguments `args_for(port)` and waits until it
+/// listens. Returns the watchdog process and the port.
+///
+/// A server that finds its port taken by another process exits at once, and
+/// the port may still accept connections from that other process. So the
+/// server must also still run a moment after the port accepts, or it is
+/// started again on another port.
+fn start_server(
+    name: &str,
+    program: &Path,
+    args_for: impl Fn(u16) -> Vec<String>,
+    log: &Path,
+    cleanup: &Path,
+) -> (Child, u16) {
+    for _ in 0..START_ATTEMPTS {
+        let port = unassigned_port();
+        let mut child = spawn_watched(program, &args_for(port), log, cleanup);
+        if wait_for_port(port, name, &mut child, log) {
+            std::thread::sleep(Duration::from_millis(700));
+            if matches!(child.try_wait(), Ok(None)) {
+                return (child, port);
+            }
+        }
+        let _ = child.wait();
+    }
+    let output = std::fs::read_to_string(log).unwrap_or_default();
+    panic!("{name} exited during startup {START_ATTEMPTS} times; its last log:\n{output}");
+}
+
+/// Waits until `port` accepts connections. Returns false if `child` exits
+/// first, and panics if neither happens within [`STARTUP_TIMEOUT`].
+fn wait_for_port(port: u16, name: &str, child: &mut Child, log: &Path) -> bool {
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+            return true;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            let output = std::fs::read_to_string(log).unwrap_or_default();
-            panic!("{name} exited with {status} before listening:\n{output}");
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -183,43 +229,41 @@ fn start_services() -> AwsServices {
     let s3_root = work_dir.join("s3");
     std::fs::create_dir_all(&s3_root).expect("create s3s-fs root");
 
-    let s3_port = free_port();
-    let s3_log = work_dir.join("s3s-fs.log");
-    let mut s3 = spawn_watched(
+    let (s3, s3_port) = start_server(
+        "s3s-fs",
         &s3s_fs,
-        &[
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            s3_port.to_string(),
-            "--access-key".into(),
-            ACCESS_KEY.into(),
-            "--secret-key".into(),
-            SECRET_KEY.into(),
-            s3_root.display().to_string(),
-        ],
-        &s3_log,
+        |port| {
+            vec![
+                "--host".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                port.to_string(),
+                "--access-key".into(),
+                ACCESS_KEY.into(),
+                "--secret-key".into(),
+                SECRET_KEY.into(),
+                s3_root.display().to_string(),
+            ]
+        },
+        &work_dir.join("s3s-fs.log"),
         &work_dir,
     );
-
-    let dynamodb_port = free_port();
-    let dynamodb_log = work_dir.join("dynalite.log");
-    let mut dynamodb = spawn_watched(
+    let (dynamodb, dynamodb_port) = start_server(
+        "dynalite",
         &dynalite,
-        &[
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            dynamodb_port.to_string(),
-            "--createTableMs".into(),
-            "0".into(),
-        ],
-        &dynamodb_log,
+        |port| {
+            vec![
+                "--host".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                port.to_string(),
+                "--createTableMs".into(),
+                "0".into(),
+            ]
+        },
+        &work_dir.join("dynalite.log"),
         &work_dir,
     );
-
-    wait_for_port(s3_port, "s3s-fs", &mut s3, &s3_log);
-    wait_for_port(dynamodb_port, "dynalite", &mut dynamodb, &dynamodb_log);
 
     AwsServices {
         s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
