@@ -50,13 +50,6 @@ fn bearer(owner_token: &TokenText) -> Result<HeaderValue, Error> {
     Ok(header)
 }
 
-/// Returns the body of a recipient's request.
-fn claim_body(claim_token: &str) -> ClaimTokenRequest {
-    ClaimTokenRequest {
-        claim_token: Some(TokenText::new(claim_token)),
-    }
-}
-
 /// A connection to one Safebox API.
 #[derive(Clone)]
 pub struct Api {
@@ -219,7 +212,10 @@ impl Api {
     /// `POST /api/v1/files/{id}/info`, which does not use up the link.
     pub fn info(&self, id: &str, claim_token: &str) -> Result<FileInfoResponse, Error> {
         let url = self.endpoint(&path::info(id))?;
-        let request = self.http.post(url.clone()).json(&claim_body(claim_token));
+        let request = self
+            .http
+            .post(url.clone())
+            .json(&ClaimTokenRequest::new(claim_token));
         self.send_json(&url, request)
     }
 
@@ -227,7 +223,10 @@ impl Api {
     /// link no longer works.
     pub fn claim(&self, id: &str, claim_token: &str) -> Result<ClaimResponse, Error> {
         let url = self.endpoint(&path::claim(id))?;
-        let request = self.http.post(url.clone()).json(&claim_body(claim_token));
+        let request = self
+            .http
+            .post(url.clone())
+            .json(&ClaimTokenRequest::new(claim_token));
         self.send_json(&url, request)
     }
 
@@ -247,7 +246,10 @@ impl Api {
     /// server deletes the ciphertext now.
     pub fn confirm(&self, id: &str, claim_token: &str) -> Result<(), Error> {
         let url = self.endpoint(&path::file(id))?;
-        let request = self.http.delete(url.clone()).json(&claim_body(claim_token));
+        let request = self
+            .http
+            .delete(url.clone())
+            .json(&ClaimTokenRequest::new(claim_token));
         self.send_empty(&url, request)
     }
 

@@ -95,6 +95,15 @@ pub struct ClaimTokenRequest {
     pub claim_token: Option<TokenText>,
 }
 
+impl ClaimTokenRequest {
+    /// Creates the body that carries `claim_token`.
+    pub fn new(claim_token: &str) -> Self {
+        ClaimTokenRequest {
+            claim_token: Some(TokenText::new(claim_token)),
+        }
+    }
+}
+
 /// Response of `POST /api/v1/files/{id}/info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfoResponse {

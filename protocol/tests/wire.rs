@@ -100,9 +100,7 @@ fn owner_responses_shape() {
 
 #[test]
 fn claim_token_request_shape() {
-    let request = ClaimTokenRequest {
-        claim_token: Some(TokenText::new("secret")),
-    };
+    let request = ClaimTokenRequest::new("secret");
     assert_eq!(to_json(&request), json!({"claim_token": "secret"}));
 
     let empty: ClaimTokenRequest = serde_json::from_str("{}").unwrap();

@@ -202,7 +202,7 @@ impl Api {
     ) -> Result<FileInfoResponse, ApiError> {
         let request = json_request(
             Request::post(&self.url(&path::info(id))),
-            &claim_body(claim_token),
+            &ClaimTokenRequest::new(claim_token),
         )?;
         let response = send(request).await?;
         parse_json(response, 200).await
@@ -213,7 +213,7 @@ impl Api {
     pub async fn claim(&self, id: &str, claim_token: &str) -> Result<ClaimResponse, ApiError> {
         let request = json_request(
             Request::post(&self.url(&path::claim(id))),
-            &claim_body(claim_token),
+            &ClaimTokenRequest::new(claim_token),
         )?;
         let response = send(request).await?;
         parse_json(response, 200).await
@@ -224,7 +224,7 @@ impl Api {
     pub async fn confirm_download(&self, id: &str, claim_token: &str) -> Result<(), ApiError> {
         let request = json_request(
             Request::delete(&self.url(&path::file(id))),
-            &claim_body(claim_token),
+            &ClaimTokenRequest::new(claim_token),
         )?;
         let response = send(request).await?;
         expect_empty(response).await
@@ -265,13 +265,6 @@ fn base_builder(builder: RequestBuilder) -> RequestBuilder {
     builder
         .credentials(RequestCredentials::Omit)
         .cache(RequestCache::NoStore)
-}
-
-/// Returns the body of a recipient's request.
-fn claim_body(claim_token: &str) -> ClaimTokenRequest {
-    ClaimTokenRequest {
-        claim_token: Some(TokenText::new(claim_token)),
-    }
 }
 
 fn with_owner(builder: RequestBuilder, owner_token: &TokenText) -> RequestBuilder {
