@@ -300,8 +300,8 @@ fn create_temp_file(path: &Path) -> Result<NamedTempFile, Error> {
         .tempfile_in(directory)
         .map_err(|source| Error::CreateOutput {
             path: path.to_owned(),
-            // Only the kind: the message would name the temporary file,
-            // which the user never sees.
+            // Only the kind, because the full message names the temporary
+            // file, which means nothing to the user.
             source: io::Error::from(source.kind()),
         })
 }

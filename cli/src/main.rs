@@ -48,7 +48,7 @@ fn run_upload(args: UploadArgs) -> Result<(), Error> {
     let mut stdout = io::stdout().lock();
     let written = writeln!(stdout, "{}", uploaded.link.as_str()).and_then(|()| stdout.flush());
     if let Err(source) = written {
-        // Nobody can download a file whose link was lost.
+        // A file whose link was lost can never be downloaded, so it is deleted.
         let deleted = uploaded.delete().is_ok();
         return Err(Error::LinkNotWritten { source, deleted });
     }

@@ -137,7 +137,7 @@ fn text_pasted_after_link_is_too_long() {
 }
 
 #[test]
-fn broken_link_with_pasted_text_is_not_too_long() {
+fn broken_link_with_text_is_malformed() {
     let broken_secret = format!("{}+{}", &SECRET[..10], &SECRET[11..]);
     assert_eq!(
         Link::parse(&format!("#{ID}.{broken_secret} thanks")).map(|_| ()),

@@ -54,8 +54,8 @@ fn invalid_public_url_fails() {
 
 #[test]
 fn busy_port_fails_with_hint() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = taken.local_addr().unwrap().to_string();
+    let occupant = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = occupant.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BINARY)
         .args(["--listen", &address])
