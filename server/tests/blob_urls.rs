@@ -289,3 +289,37 @@ async fn download_url_rejects_tampering() {
     assert_eq!(status, StatusCode::FORBIDDEN, "expired download URL");
     assert!(server.clock.now() >= expires_at);
 }
+
+#[tokio::test]
+async fn download_url_ignores_unserved_ranges() {
+    let server = local_server().await;
+    let upload = server.active_upload(100, 600).await;
+    let (status, body) = server.claim(&upload.id, &upload.claim_token).await;
+    assert_eq!(status, StatusCode::OK);
+    let url = body["download_url"].as_str().unwrap().to_owned();
+
+    // HTTP lets a server respond to any range it does not serve with the whole
+    // body, which a client can still use.
+    for range in [
+        "bytes=-50",
+        "bytes=60-20",
+        "bytes=0-9,20-29",
+        "bytes=x-",
+        "items=5-",
+    ] {
+        let response = server
+            .client
+            .get(&url)
+            .header(reqwest::header::RANGE, range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{range}");
+        assert_eq!(response.content_length(), Some(100), "{range}");
+        assert_eq!(
+            response.bytes().await.unwrap(),
+            upload.ciphertext,
+            "{range}"
+        );
+    }
+}

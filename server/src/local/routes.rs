@@ -3,6 +3,7 @@
 //! Every failed check gives the same `403 invalid_signature`, as S3 does for
 //! a presigned URL that does not match the request.
 
+use std::io::SeekFrom;
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::blobs::{LocalBlobStore, UploadError};
@@ -113,16 +115,19 @@ fn authorize_upload(
     Some((id, len))
 }
 
+/// Serves a blob, or with `Range: bytes=START-[END]` the part from `START`,
+/// as S3 does, so a client whose connection broke can resume.
 async fn download(
     State(routes): State<BlobRoutes>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<BlobQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Response {
     let Some(id) = authorize_download(&routes, path, query) else {
         return invalid_signature();
     };
 
-    let file = match tokio::fs::File::open(routes.blobs.blob_path(&id)).await {
+    let mut file = match tokio::fs::File::open(routes.blobs.blob_path(&id)).await {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!(file_id = %id, "blob download rejected: the blob is deleted");
@@ -136,15 +141,90 @@ async fn download(
         Err(error) => return download_failed(&id, &error),
     };
 
-    tracing::info!(file_id = %id, size = len, "blob download started");
+    let range = match requested_range(&headers, len) {
+        Ok(range) => range,
+        Err(RangeNotSatisfiable) => {
+            tracing::info!(file_id = %id, size = len, "blob download rejected: range not satisfiable");
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response();
+        }
+    };
+
+    let Some(range) = range else {
+        tracing::info!(file_id = %id, size = len, "blob download started");
+        return (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::CONTENT_LENGTH, len.to_string()),
+                (header::ACCEPT_RANGES, "bytes".to_owned()),
+            ],
+            Body::from_stream(ReaderStream::new(file)),
+        )
+            .into_response();
+    };
+
+    if let Err(error) = file.seek(SeekFrom::Start(range.start)).await {
+        return download_failed(&id, &error);
+    }
+    let part_len = range.end - range.start;
+    tracing::info!(file_id = %id, size = len, offset = range.start, "blob download resumed");
     (
+        StatusCode::PARTIAL_CONTENT,
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_LENGTH, len.to_string()),
+            (header::CONTENT_LENGTH, part_len.to_string()),
+            (header::ACCEPT_RANGES, "bytes".to_owned()),
+            (
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{len}", range.start, range.end - 1),
+            ),
         ],
-        Body::from_stream(ReaderStream::new(file)),
+        Body::from_stream(ReaderStream::new(file.take(part_len))),
     )
         .into_response()
+}
+
+/// A `Range` header whose first byte lies past the end of the blob.
+struct RangeNotSatisfiable;
+
+/// Reads a `Range: bytes=START-` or `bytes=START-END` header into the byte
+/// range it selects from a blob of `len` bytes, with `END` exclusive.
+///
+/// Returns `None` for no header and for one this server does not serve
+/// (several ranges, a suffix range, or malformed), which then gets the whole
+/// blob, as HTTP allows. An `END` past the blob is cut to its end.
+fn requested_range(
+    headers: &HeaderMap,
+    len: u64,
+) -> Result<Option<std::ops::Range<u64>>, RangeNotSatisfiable> {
+    let Some(spec) = headers
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().strip_prefix("bytes="))
+    else {
+        return Ok(None);
+    };
+    let Some((start, end)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let Ok(start) = start.trim().parse::<u64>() else {
+        return Ok(None);
+    };
+    let end = match end.trim() {
+        "" => len,
+        end => match end.parse::<u64>() {
+            Ok(last) if last >= start => last.saturating_add(1).min(len),
+            _ => return Ok(None),
+        },
+    };
+    if start >= len {
+        return Err(RangeNotSatisfiable);
+    }
+    Ok(Some(start..end))
 }
 
 fn authorize_download(
