@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HOST, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_LENGTH, HOST, HeaderMap, HeaderName, HeaderValue, RANGE,
+};
 use reqwest::redirect::Policy;
 use safebox_protocol::{
     ClaimResponse, ClaimTokenRequest, CompleteResponse, CreateUploadRequest, CreateUploadResponse,
@@ -230,15 +232,17 @@ impl Api {
         self.send_json(&url, request)
     }
 
-    /// Starts `GET download_url` and returns the response once its status is
-    /// a success; the body is then read as a stream.
-    pub fn get_blob(&self, download_url: &str) -> Result<Response, Error> {
+    /// Starts `GET download_url` for the bytes from `offset` on and returns
+    /// the response once its status is a success; the body is then read as a
+    /// stream. Above offset 0 the request carries `Range: bytes=OFFSET-`,
+    /// which a server may ignore, so the caller checks the status.
+    pub fn get_blob(&self, download_url: &str, offset: u64) -> Result<Response, Error> {
         let url = parse_absolute(download_url, &self.base, "download_url")?;
-        let response = self
-            .http
-            .get(url.clone())
-            .send()
-            .map_err(|error| network_error(&url, error))?;
+        let mut request = self.http.get(url.clone());
+        if offset > 0 {
+            request = request.header(RANGE, format!("bytes={offset}-"));
+        }
+        let response = request.send().map_err(|error| network_error(&url, error))?;
         self.check(&url, response)
     }
 
@@ -415,21 +419,21 @@ fn network_error(url: &Url, error: reqwest::Error) -> Error {
     } else if error.is_connect() {
         Error::Connect {
             host,
-            detail: root_cause(error),
+            detail: root_cause(&error.without_url()),
         }
     } else {
         Error::Network {
             host,
-            detail: root_cause(error),
+            detail: root_cause(&error.without_url()),
         }
     }
 }
 
 /// Returns the message of the innermost error in the chain, which is the
-/// most specific one ("Connection refused"), without the URL.
-fn root_cause(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut cause: &dyn std::error::Error = &error;
+/// most specific one ("Connection refused"). Remove any URL from `error`
+/// first.
+pub(crate) fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
     while let Some(source) = cause.source() {
         cause = source;
     }

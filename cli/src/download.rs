@@ -15,7 +15,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use indicatif::ProgressBar;
 use reqwest::Url;
-use reqwest::header::CONTENT_LENGTH;
 use safebox_crypto::{
     Decryptor, HEADER_LEN, Link, LinkError, LinkSecret, Metadata, RecordLayout, TAG_LEN,
     decrypt_metadata,
@@ -27,6 +26,7 @@ use safebox_protocol::ClaimResponse;
 use crate::api::{Api, host_of};
 use crate::error::{Error, LINK_USED_HINT, LinkProblem};
 use crate::interrupt::CleanupGuard;
+use crate::resume::{ResumingDownload, describe_read_error};
 
 /// A parsed link and the web page it points to.
 pub struct ParsedLink {
@@ -176,7 +176,9 @@ pub fn preview(api: &Api, link: &Link, options: &DownloadOptions) -> Result<Prev
 /// directory is found while the link still works. With
 /// [`Destination::Stdout`], each record is written once it authenticated. If
 /// a later record fails, the bytes already written are a true prefix of the
-/// file, and the command still fails.
+/// file, and the command still fails. A failure or Ctrl-C after the claim
+/// also asks the server to delete the ciphertext, which nobody can download
+/// any more.
 ///
 /// # Errors
 ///
@@ -198,6 +200,7 @@ pub fn download(
         Destination::Stdout => {
             let claimed = api.claim(link.id.as_str(), &claim_token)?;
             let _note = LinkUsedNote::set();
+            let deletion = arm_delete_claimed(api, link);
             let stdout = io::stdout();
             let mut sink = stdout.lock();
             let output = Path::new("-");
@@ -205,6 +208,7 @@ pub fn download(
                 .map_err(Error::after_claim)?;
             sink.flush()
                 .map_err(|source| Error::after_claim(write_error(output, source)))?;
+            deletion.disarm();
             size
         }
         Destination::File(path) => {
@@ -217,6 +221,7 @@ pub fn download(
 
             let claimed = api.claim(link.id.as_str(), &claim_token)?;
             let _note = LinkUsedNote::set();
+            let deletion = arm_delete_claimed(api, link);
             let mut sink = BufWriter::new(temp.as_file());
             let size = fetch_and_decrypt(api, link, &claimed, &mut sink, path, progress)
                 .map_err(Error::after_claim)?;
@@ -232,6 +237,7 @@ pub fn download(
             let moved = move_into_place(temp, path, force);
             cleanup.disarm();
             moved.map_err(Error::after_claim)?;
+            deletion.disarm();
             size
         }
     };
@@ -306,6 +312,23 @@ fn create_temp_file(path: &Path) -> Result<NamedTempFile, Error> {
         })
 }
 
+/// Arms the deletion of a claimed file's ciphertext, for a failure or
+/// Ctrl-C before the download is complete. The link is used up and only this
+/// process holds the download URL, so nobody can read that ciphertext any
+/// more. Deleting it at once spares it the server's grace period.
+fn arm_delete_claimed(api: &Api, link: &Link) -> CleanupGuard {
+    let api = api.clone();
+    let id = link.id.as_str().to_owned();
+    let claim_token = link.secret.claim_token().to_base64();
+    CleanupGuard::arm(move || match api.confirm(&id, &claim_token) {
+        Ok(()) => eprintln!("The encrypted file was deleted from the server."),
+        Err(error) => eprintln!(
+            "warning: could not delete the encrypted file from the server, which deletes it \
+             by itself after a grace period: {error}"
+        ),
+    })
+}
+
 /// Makes Ctrl-C report that the link was used, from the claim until the
 /// download ends.
 struct LinkUsedNote;
@@ -367,25 +390,24 @@ fn fetch_and_decrypt(
     output: &Path,
     progress: &ProgressBar,
 ) -> Result<u64, Error> {
-    let response = api.get_blob(&claimed.download_url)?;
     let host = Url::parse(&claimed.download_url)
         .map(|url| host_of(&url))
         .unwrap_or_else(|_| api.host());
-    let claimed_size = claimed.size;
+    let mut download =
+        ResumingDownload::start(api, &claimed.download_url, &host, claimed.size, progress)?;
 
-    let length = response
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if length.is_some_and(|length| length != claimed_size) {
-        return Err(Error::Protocol {
-            host,
-            detail: "the download's length differs from the claimed size".to_owned(),
-        });
-    }
-
-    decrypt_stream(&link.secret, response, claimed_size, sink, progress, &host).map_err(|error| {
+    let result = decrypt_stream(
+        &link.secret,
+        &mut download,
+        claimed.size,
+        sink,
+        progress,
+        &host,
+    );
+    result.map_err(|error| {
+        if let Some(failure) = download.take_failure() {
+            return failure;
+        }
         match error {
             // decrypt_stream does not know the output's name.
             Error::WriteOutput { source, .. } => write_error(output, source),
@@ -407,18 +429,9 @@ pub fn decrypt_stream(
     progress: &ProgressBar,
     host: &str,
 ) -> Result<u64, Error> {
-    let read_error = |error: io::Error| {
-        if error.kind() == io::ErrorKind::UnexpectedEof {
-            Error::Network {
-                host: host.to_owned(),
-                detail: "the connection closed before the whole file arrived".to_owned(),
-            }
-        } else {
-            Error::Network {
-                host: host.to_owned(),
-                detail: crate::error::printable(&error.to_string()),
-            }
-        }
+    let read_error = |error: io::Error| Error::Network {
+        host: host.to_owned(),
+        detail: describe_read_error(error),
     };
 
     if total < (HEADER_LEN + TAG_LEN) as u64 {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod expiry;
 pub mod interrupt;
 pub mod progress;
+pub mod resume;
 pub mod upload;
 
 pub use error::Error;

@@ -160,6 +160,12 @@ fn tampered_ciphertext_leaves_nothing() {
         stderr(&output)
     );
     assert!(
+        stderr(&output).contains("The encrypted file was deleted from the server."),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!blob.exists(), "the used-up ciphertext is still stored");
+    assert!(
         entries(recipient.path()).is_empty(),
         "{:?}",
         entries(recipient.path())
@@ -805,9 +811,16 @@ fn interrupt_after_claim_says_link_used() {
             .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\nabc").as_bytes())
             .unwrap();
         blob_sent.send(()).unwrap();
+        // The client deletes the ciphertext on Ctrl-C, while the blob's
+        // connection is still open.
+        let deletion = answer_next(
+            &listener,
+            "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
         // Keeps the connection open until the client exits.
         let mut rest = Vec::new();
         let _ = std::io::Read::read_to_end(&mut stream, &mut rest);
+        deletion
     });
     let recipient = tempfile::tempdir().unwrap();
 
@@ -830,11 +843,20 @@ fn interrupt_after_claim_says_link_used() {
         .unwrap();
     assert!(killed.success());
     let output = child.wait_with_output().unwrap();
-    fake.join().unwrap();
+    let deletion = fake.join().unwrap();
 
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("This attempt used the link"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        deletion.starts_with(&format!("DELETE /api/v1/files/{} ", link.id.as_str())),
+        "{deletion}"
+    );
+    assert!(
+        stderr(&output).contains("The encrypted file was deleted from the server."),
         "{}",
         stderr(&output)
     );

@@ -366,4 +366,8 @@ fn output_appearing_mid_download_kept() {
     assert_eq!(fs::read(&path).unwrap(), b"someone else's");
     assert_eq!(fs::read(&saved).unwrap(), b"plaintext");
     assert_eq!(saved.parent(), Some(recipient.path()));
+    assert!(
+        !server.blob_path(&link_id(&link)).exists(),
+        "the ciphertext of a complete download is still stored"
+    );
 }

@@ -42,6 +42,12 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with the default size limit.
     pub fn start() -> TestServer {
+        TestServer::start_behind(None)
+    }
+
+    /// Starts a server whose links and signed URLs name `public_url`
+    /// instead of its own address, for a proxy in front of it.
+    pub fn start_behind(public_url: Option<&str>) -> TestServer {
         let root = tempfile::tempdir().expect("temporary directory");
         let data_dir = root.path().join("data");
 
@@ -51,8 +57,13 @@ impl TestServer {
             .expect("non-blocking listener");
         let url = format!("http://{}", listener.local_addr().expect("local address"));
 
-        let config = Config::new(&url, None, root.path().join("web"), DEFAULT_MAX_SIZE)
-            .expect("server config");
+        let config = Config::new(
+            public_url.unwrap_or(&url),
+            None,
+            root.path().join("web"),
+            DEFAULT_MAX_SIZE,
+        )
+        .expect("server config");
         let clock = Arc::new(ManualClock::starting_now());
         let shared_clock: Arc<dyn Clock> = clock.clone();
         let backend = LocalBackend::open(&data_dir, config.public_url(), shared_clock.clone())
