@@ -24,7 +24,8 @@ Exit codes:
   1    the local file cannot be read or written
   2    invalid argument, link or input (a wrong --server, a file too
        large for the server)
-  3    file not found (wrong link, or removed)
+  3    file not found (a wrong link, or a file removed after its
+       expiry)
   4    already downloaded, or expired
   5    decryption failed
   6    network error
@@ -52,7 +53,14 @@ pub struct UploadArgs {
     /// Lifetime of the link if the file is not downloaded: a number
     /// followed by s (seconds), m (minutes), h (hours) or d (days), from 60s
     /// to 24h.
-    #[arg(long, short, value_name = "DURATION", default_value = "1d")]
+    // Takes "-5m" as a value, so the expiry parser can reject it by name.
+    #[arg(
+        long,
+        short,
+        value_name = "DURATION",
+        default_value = "1d",
+        allow_hyphen_values = true
+    )]
     pub expires: String,
 
     /// Base URL of the Safebox server's API.

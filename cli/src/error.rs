@@ -38,7 +38,7 @@ impl std::fmt::Display for LinkProblem {
             LinkProblem::Malformed => {
                 "the part after '#' is not a file id and a key in base64url joined by '.'"
             }
-            LinkProblem::Truncated => "the part after '#' is too short: the link was cut off",
+            LinkProblem::Truncated => "the file id and key are too short: the link was cut off",
             LinkProblem::TooLong => "the part after '#' is too long: extra characters follow it",
         })
     }
@@ -365,10 +365,13 @@ impl Error {
             Error::NotSafeboxServer { link_unused, .. } => {
                 let hint = "Pass --server (or set SAFEBOX_SERVER) to the Safebox server's base \
                             URL, without a path such as /api/v1: for example \
-                            http://127.0.0.1:8080. Without it, a download uses the server of \
-                            the link's page.";
+                            http://127.0.0.1:8080.";
+                // Only a download reports the link as unused.
                 return Some(if *link_unused {
-                    format!("{hint} The link was not used.")
+                    format!(
+                        "{hint} Without it, a download uses the server of the link's page. \
+                         The link was not used."
+                    )
                 } else {
                     hint.to_owned()
                 });

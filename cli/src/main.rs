@@ -56,7 +56,7 @@ fn run_upload(args: UploadArgs) -> Result<(), Error> {
     if !args.quiet {
         eprintln!(
             "Uploaded {}. The link works for one download and expires at {}.",
-            args.file.display(),
+            printable(&args.file.display().to_string()),
             format_time(uploaded.expires_at)
         );
     }
@@ -82,9 +82,9 @@ fn run_download(args: DownloadArgs) -> Result<(), Error> {
     let preview = download::preview(&api, &parsed.link, &options)?;
     if !args.quiet {
         eprintln!(
-            "Downloading {:?} ({} bytes, {}); the link expires at {}.",
+            "Downloading {:?} ({}, {}); the link expires at {}.",
             printable(&preview.metadata.name),
-            preview.metadata.size,
+            byte_count(preview.metadata.size),
             printable(&preview.metadata.mime),
             format_time(preview.expires_at)
         );
@@ -108,7 +108,11 @@ fn run_download(args: DownloadArgs) -> Result<(), Error> {
     if !args.quiet
         && let Destination::File(path) = &downloaded.destination
     {
-        eprintln!("Saved {} ({} bytes).", path.display(), downloaded.size);
+        eprintln!(
+            "Saved {} ({}).",
+            printable(&path.display().to_string()),
+            byte_count(downloaded.size)
+        );
         if preview.name_changed {
             eprintln!(
                 "The file was saved as {} because the sender's name {:?} is not safe to use \
@@ -119,4 +123,13 @@ fn run_download(args: DownloadArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Formats a size as "1 byte" or "N bytes".
+fn byte_count(size: u64) -> String {
+    if size == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{size} bytes")
+    }
 }

@@ -84,6 +84,8 @@ fn invalid_links_make_no_request() {
     let cases = [
         (format!("{origin}/"), "no '#' part"),
         (format!("{origin}/#{id}.{}", &key[..10]), "too short"),
+        // A bare word is read as the part after '#', which it does not name.
+        ("garbage".to_owned(), "the file id and key are too short"),
         (format!("{origin}/#{id}.{key}AAAA"), "too long"),
         (format!("{origin}/#{id}!{key}"), "not a file id and a key"),
         (
@@ -223,7 +225,7 @@ fn upload_expiry_out_of_range() {
     let working = tempfile::tempdir().unwrap();
     fs::write(working.path().join("f.txt"), b"f").unwrap();
 
-    for value in ["30s", "2d", "1w"] {
+    for value in ["30s", "2d", "1w", "-5m"] {
         let output = safebox(working.path(), &["upload", "f.txt", "--expires", value]);
         assert_eq!(
             output.status.code(),
@@ -605,6 +607,11 @@ fn upload_other_http_server() {
     assert!(
         stderr(&output).contains(&format!("{server}/ does not look like a Safebox server")),
         "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("a download uses"),
+        "an upload's hint is about downloads: {}",
         stderr(&output)
     );
 }

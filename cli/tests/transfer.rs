@@ -273,6 +273,11 @@ fn safe_name_not_reported() {
         "{}",
         stderr(&output)
     );
+    assert!(
+        stderr(&output).contains("Saved plain.txt (1 byte)."),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
