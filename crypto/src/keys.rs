@@ -250,6 +250,40 @@ impl fmt::Debug for ClaimToken {
     }
 }
 
+/// 32 random bytes that a recipient's client picks once per download and
+/// sends with each claim request. The server stores their hash with the
+/// winning claim, so that client alone can repeat a claim whose response was
+/// lost. Secret: wiped on drop, redacted `Debug`, no `Clone`.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct ClaimAttempt([u8; KEY_LEN]);
+
+impl ClaimAttempt {
+    /// Draws a fresh attempt from the operating system's CSPRNG
+    /// (`crypto.getRandomValues` in a browser).
+    ///
+    /// # Panics
+    ///
+    /// If the operating system has no random source, as
+    /// [`LinkSecret::generate`].
+    pub fn generate() -> ClaimAttempt {
+        let mut bytes = [0u8; KEY_LEN];
+        OsRng.fill_bytes(&mut bytes);
+        ClaimAttempt(bytes)
+    }
+
+    /// Encodes the attempt as unpadded base64url (43 characters), as the HTTP
+    /// API carries it. The string is wiped when dropped.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(b64::encode(&self.0))
+    }
+}
+
+impl fmt::Debug for ClaimAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClaimAttempt([REDACTED])")
+    }
+}
+
 /// `SHA-256(claim token)`, which the server stores instead of the token.
 ///
 /// Not secret on its own (the token cannot be recovered from it), but

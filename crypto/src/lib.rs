@@ -49,7 +49,8 @@ pub use header::{
 };
 pub use id::{FILE_ID_CHARS, FILE_ID_LEN, FileId};
 pub use keys::{
-    ClaimHash, ClaimToken, ContentKey, KEY_LEN, LINK_SECRET_LEN, LinkSecret, MetadataKey,
+    ClaimAttempt, ClaimHash, ClaimToken, ContentKey, KEY_LEN, LINK_SECRET_LEN, LinkSecret,
+    MetadataKey,
 };
 pub use layout::{RecordLayout, ciphertext_size, plaintext_size};
 pub use link::{Link, MAX_LINK_LEN};

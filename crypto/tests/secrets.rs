@@ -8,8 +8,8 @@
 )]
 
 use safebox_crypto::{
-    ClaimHash, ClaimToken, ConstantTimeEq, Decryptor, EncodingError, Encryptor, Header, LinkSecret,
-    Metadata,
+    ClaimAttempt, ClaimHash, ClaimToken, ConstantTimeEq, Decryptor, EncodingError, Encryptor,
+    Header, LinkSecret, Metadata,
 };
 
 const SECRET: [u8; 16] = [
@@ -192,4 +192,13 @@ fn generated_secrets_differ() {
         LinkSecret::generate().expose_bytes(),
         LinkSecret::generate().expose_bytes()
     );
+}
+
+#[test]
+fn claim_attempts_differ_and_are_redacted() {
+    let first = ClaimAttempt::generate();
+    let second = ClaimAttempt::generate();
+    assert_ne!(first.to_base64(), second.to_base64());
+    assert_eq!(first.to_base64().len(), 43);
+    assert_eq!(format!("{first:?}"), "ClaimAttempt([REDACTED])");
 }

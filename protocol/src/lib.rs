@@ -93,6 +93,12 @@ pub struct ClaimTokenRequest {
     /// The claim token derived from the link, `b64u`.
     #[serde(default)]
     pub claim_token: Option<TokenText>,
+    /// Claim only: 32 random bytes, `b64u`, that the client picks once per
+    /// download. The winning claim stores their hash, so the same client
+    /// can repeat a claim whose response was lost and get a new download
+    /// URL, while any other claim gets `already_downloaded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_attempt: Option<TokenText>,
 }
 
 impl ClaimTokenRequest {
@@ -100,6 +106,16 @@ impl ClaimTokenRequest {
     pub fn new(claim_token: &str) -> Self {
         ClaimTokenRequest {
             claim_token: Some(TokenText::new(claim_token)),
+            claim_attempt: None,
+        }
+    }
+
+    /// Creates the body of a claim that carries `claim_token` and the
+    /// client's `claim_attempt`.
+    pub fn with_attempt(claim_token: &str, claim_attempt: &str) -> Self {
+        ClaimTokenRequest {
+            claim_token: Some(TokenText::new(claim_token)),
+            claim_attempt: Some(TokenText::new(claim_attempt)),
         }
     }
 }

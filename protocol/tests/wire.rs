@@ -103,8 +103,15 @@ fn claim_token_request_shape() {
     let request = ClaimTokenRequest::new("secret");
     assert_eq!(to_json(&request), json!({"claim_token": "secret"}));
 
+    let claim = ClaimTokenRequest::with_attempt("secret", "attempt");
+    assert_eq!(
+        to_json(&claim),
+        json!({"claim_token": "secret", "claim_attempt": "attempt"})
+    );
+
     let empty: ClaimTokenRequest = serde_json::from_str("{}").unwrap();
     assert_eq!(empty.claim_token, None);
+    assert_eq!(empty.claim_attempt, None);
 }
 
 #[test]

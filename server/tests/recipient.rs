@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Backend, TestServer, random_token};
 use reqwest::StatusCode;
 use safebox_server::Clock;
+use safebox_server::config::CLAIM_GRACE;
 use safebox_server::store::RecordState;
 use serde_json::{Value, json};
 
@@ -18,6 +19,8 @@ common::test_on_each_backend! {
     claim_download_delete_flow,
     download_url_serves_ranges,
     second_claim_already_downloaded,
+    claim_repeated_by_same_attempt,
+    claim_attempt_malformed_rejected,
     wrong_tokens_change_nothing,
     wrong_token_uniform_in_every_state,
     expired_link_cannot_be_claimed,
@@ -193,6 +196,110 @@ async fn second_claim_already_downloaded(backend: Backend) {
     assert_eq!(status, StatusCode::GONE, "claimed and deleted");
     assert_eq!(body["error"], "already_downloaded");
     assert_eq!(body["downloaded_at"].as_u64(), Some(claimed_at));
+}
+
+/// Sends a claim that carries `attempt` as its `claim_attempt`.
+async fn claim_with_attempt(
+    server: &TestServer,
+    id: &str,
+    claim_token: &str,
+    attempt: &str,
+) -> (StatusCode, Value) {
+    let body = json!({ "claim_token": claim_token, "claim_attempt": attempt });
+    server
+        .post_json(&format!("/api/v1/files/{id}/claim"), &body)
+        .await
+}
+
+async fn claim_repeated_by_same_attempt(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let upload = server.active_upload(100, 600).await;
+    let attempt = random_token();
+    let claimed_at = server.clock.now();
+
+    let (status, first) =
+        claim_with_attempt(&server, &upload.id, &upload.claim_token, &attempt).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+
+    // The response was lost: the same client claims again a little later.
+    server.clock.advance(60);
+    let (status, again) =
+        claim_with_attempt(&server, &upload.id, &upload.claim_token, &attempt).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["size"].as_u64(), Some(100));
+    assert_eq!(
+        again["expires_at"].as_u64(),
+        Some(claimed_at + 60 + 600),
+        "a new URL"
+    );
+    let url = again["download_url"].as_str().unwrap();
+    let (status, bytes) = server.get_bytes(url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, upload.ciphertext);
+    let record = server.record(&upload.id).await.unwrap();
+    assert_eq!(
+        record.claimed_at,
+        Some(claimed_at),
+        "the claim is unchanged"
+    );
+
+    for (case, (status, body)) in [
+        (
+            "another attempt",
+            claim_with_attempt(&server, &upload.id, &upload.claim_token, &random_token()).await,
+        ),
+        (
+            "no attempt",
+            server.claim(&upload.id, &upload.claim_token).await,
+        ),
+        (
+            "the attempt with a wrong token",
+            claim_with_attempt(&server, &upload.id, &random_token(), &attempt).await,
+        ),
+    ] {
+        let expected = if case == "the attempt with a wrong token" {
+            (StatusCode::NOT_FOUND, "not_found")
+        } else {
+            (StatusCode::GONE, "already_downloaded")
+        };
+        assert_eq!(status, expected.0, "{case}: {body}");
+        assert_eq!(body["error"], expected.1, "{case}");
+    }
+
+    // Past the point where a new URL could outlive the ciphertext.
+    server.clock.advance(CLAIM_GRACE - 600 - 60 + 1);
+    let (status, body) =
+        claim_with_attempt(&server, &upload.id, &upload.claim_token, &attempt).await;
+    assert_eq!(status, StatusCode::GONE, "a late repeat: {body}");
+    assert_eq!(body["downloaded_at"].as_u64(), Some(claimed_at));
+
+    server.clock.set(claimed_at + 120);
+    assert_eq!(
+        server.delete_file(&upload.id, &upload.claim_token).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, body) =
+        claim_with_attempt(&server, &upload.id, &upload.claim_token, &attempt).await;
+    assert_eq!(
+        status,
+        StatusCode::GONE,
+        "after the download was confirmed: {body}"
+    );
+    assert_eq!(body["error"], "already_downloaded");
+}
+
+async fn claim_attempt_malformed_rejected(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let upload = server.active_upload(100, 600).await;
+
+    for attempt in ["", "short", &"A".repeat(44)] {
+        let (status, body) =
+            claim_with_attempt(&server, &upload.id, &upload.claim_token, attempt).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{attempt:?}: {body}");
+        assert_eq!(body["error"], "invalid_request", "{attempt:?}");
+    }
+    let record = server.record(&upload.id).await.unwrap();
+    assert_eq!(record.state, RecordState::Active, "nothing was claimed");
 }
 
 async fn wrong_tokens_change_nothing(backend: Backend) {

@@ -47,7 +47,8 @@ pub(super) async fn file_info(
 }
 
 /// `POST /api/v1/files/{id}/claim`: the one atomic active → claimed
-/// transition.
+/// transition. The same client may repeat it after a lost response; see
+/// [`ClaimOutcome::Repeated`].
 pub(super) async fn claim_file(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -58,25 +59,62 @@ pub(super) async fn claim_file(
         return reject_malformed_id(OPERATION);
     };
     let result = async {
-        let token = read_claim_token(request).await?;
+        let body: ClaimTokenRequest = read_json(request, true).await?;
+        let token = claim_token_of(&body)?;
+        let attempt_hash = match &body.claim_attempt {
+            None => None,
+            Some(attempt) => Some(
+                SecretToken::from_base64(attempt.expose())
+                    .ok_or_else(|| {
+                        ApiError::InvalidRequest(
+                            "claim_attempt must be 32 bytes of unpadded base64url".to_owned(),
+                        )
+                    })?
+                    .hash(),
+            ),
+        };
         let now = state.clock.now();
-        match state.records.claim(&id, &token.hash(), now).await? {
+        let expires_at = now + state.config.download_url_ttl;
+        let outcome = state
+            .records
+            .claim(&id, &token.hash(), attempt_hash.as_ref(), now)
+            .await?;
+        let record = match outcome {
             ClaimOutcome::Claimed(record) => {
                 tracing::info!(file_id = %id, "file claimed");
-                let expires_at = now + state.config.download_url_ttl;
-                let download_url = state.blobs.presign_download(&id, expires_at).await?;
-                Ok(Json(ClaimResponse {
-                    download_url,
-                    expires_at,
-                    size: record.size,
-                }))
+                record
             }
-            ClaimOutcome::NotFound => Err(ApiError::NotFound),
-            ClaimOutcome::AlreadyClaimed { claimed_at } => Err(ApiError::AlreadyDownloaded {
-                downloaded_at: claimed_at,
-            }),
-            ClaimOutcome::Expired { expires_at } => Err(ApiError::Expired { expires_at }),
-        }
+            // A new URL must expire before the sweeper may delete the
+            // ciphertext, so late repeats get the answer of a lost race.
+            ClaimOutcome::Repeated(record)
+                if record.claimed_at.is_some_and(|claimed_at| {
+                    expires_at <= claimed_at + state.config.claim_grace
+                }) =>
+            {
+                tracing::info!(file_id = %id, "claim repeated by the same client");
+                record
+            }
+            ClaimOutcome::Repeated(record) => {
+                return Err(ApiError::AlreadyDownloaded {
+                    downloaded_at: record.claimed_at.unwrap_or(now),
+                });
+            }
+            ClaimOutcome::NotFound => return Err(ApiError::NotFound),
+            ClaimOutcome::AlreadyClaimed { claimed_at } => {
+                return Err(ApiError::AlreadyDownloaded {
+                    downloaded_at: claimed_at,
+                });
+            }
+            ClaimOutcome::Expired { expires_at } => {
+                return Err(ApiError::Expired { expires_at });
+            }
+        };
+        let download_url = state.blobs.presign_download(&id, expires_at).await?;
+        Ok(Json(ClaimResponse {
+            download_url,
+            expires_at,
+            size: record.size,
+        }))
     }
     .await;
     respond(OPERATION, Some(&id), result)
@@ -117,6 +155,10 @@ pub(super) async fn delete_file(
 /// `404` as a wrong one.
 async fn read_claim_token(request: Request) -> Result<SecretToken, ApiError> {
     let body: ClaimTokenRequest = read_json(request, true).await?;
+    claim_token_of(&body)
+}
+
+fn claim_token_of(body: &ClaimTokenRequest) -> Result<SecretToken, ApiError> {
     body.claim_token
         .as_ref()
         .and_then(|token| SecretToken::from_base64(token.expose()))

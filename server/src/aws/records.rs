@@ -59,6 +59,7 @@ mod attr {
     pub const EXPIRES_AT: &str = "expires_at";
     pub const CLAIMED_AT: &str = "claimed_at";
     pub const DELETED_AT: &str = "deleted_at";
+    pub const ATTEMPT_HASH: &str = "attempt_hash";
     pub const DUE_STATE: &str = "due_state";
     pub const DUE_AT: &str = "due_at";
 }
@@ -261,18 +262,26 @@ impl RecordStore for DynamoRecordStore {
         &self,
         id: &FileId,
         claim_hash: &TokenHash,
+        attempt_hash: Option<&TokenHash>,
         now: u64,
     ) -> Result<ClaimOutcome, StoreError> {
+        let mut update =
+            "SET #state = :claimed, #claimed_at = :now, #due_state = :claimed, #due_at = :now"
+                .to_owned();
+        let mut request = self.client.update_item();
+        if let Some(attempt_hash) = attempt_hash {
+            update.push_str(", #attempt_hash = :attempt_hash");
+            request = request
+                .expression_attribute_names("#attempt_hash", attr::ATTEMPT_HASH)
+                .expression_attribute_values(":attempt_hash", bytes(attempt_hash.as_bytes()));
+        }
+
         // DynamoDB compares the hash on its side, so no timing of the
         // comparison reaches this process or the client.
-        let result = self
-            .client
-            .update_item()
+        let result = request
             .table_name(&self.table)
             .key(attr::ID, string(id.as_str()))
-            .update_expression(
-                "SET #state = :claimed, #claimed_at = :now, #due_state = :claimed, #due_at = :now",
-            )
+            .update_expression(update)
             .condition_expression(
                 "#state = :active AND #claim_hash = :claim_hash AND #expires_at > :now",
             )
@@ -299,7 +308,7 @@ impl RecordStore for DynamoRecordStore {
             Err(error) => {
                 let returned = failed_condition_item(error)?;
                 let record = self.item_after_failure(id, returned).await?;
-                Ok(lost_claim_outcome(record.as_ref(), claim_hash, now))
+                Ok(lost_claim_outcome(record, claim_hash, attempt_hash, now))
             }
         }
     }
@@ -389,12 +398,20 @@ impl RecordStore for DynamoRecordStore {
 
 /// Chooses the outcome of a claim whose conditional write failed, from the
 /// record as that write saw it (or as read right after).
-fn lost_claim_outcome(record: Option<&Record>, claim_hash: &TokenHash, now: u64) -> ClaimOutcome {
+fn lost_claim_outcome(
+    record: Option<Record>,
+    claim_hash: &TokenHash,
+    attempt_hash: Option<&TokenHash>,
+    now: u64,
+) -> ClaimOutcome {
     let Some(record) = record else {
         return ClaimOutcome::NotFound;
     };
     if !record.claim_hash.matches(claim_hash) {
         return ClaimOutcome::NotFound;
+    }
+    if record.repeats_claim(attempt_hash) {
+        return ClaimOutcome::Repeated(record);
     }
     match record.recipient_status(now) {
         RecipientStatus::AlreadyClaimed { claimed_at } => {
@@ -458,6 +475,16 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, InvalidItem> {
         expires_at: required(attr::EXPIRES_AT)?,
         claimed_at: read_number(item, attr::CLAIMED_AT)?,
         deleted_at: read_number(item, attr::DELETED_AT)?,
+        attempt_hash: match item.get(attr::ATTEMPT_HASH) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .as_b()
+                    .ok()
+                    .and_then(|blob| TokenHash::from_slice(blob.as_ref()))
+                    .ok_or_else(|| invalid(attr::ATTEMPT_HASH))?,
+            ),
+        },
         id,
     })
 }
@@ -565,15 +592,49 @@ mod tests {
         let right = TokenHash::from_bytes([1; 32]);
         let wrong = TokenHash::from_bytes([3; 32]);
         assert!(matches!(
-            lost_claim_outcome(None, &right, 30),
+            lost_claim_outcome(None, &right, None, 30),
             ClaimOutcome::NotFound
         ));
         assert!(matches!(
-            lost_claim_outcome(record.as_ref(), &wrong, 30),
+            lost_claim_outcome(record.clone(), &wrong, None, 30),
             ClaimOutcome::NotFound
         ));
         assert!(matches!(
-            lost_claim_outcome(record.as_ref(), &right, 30),
+            lost_claim_outcome(record, &right, None, 30),
+            ClaimOutcome::AlreadyClaimed { claimed_at: 20 }
+        ));
+    }
+
+    #[test]
+    fn lost_claim_repeated_by_same_attempt() {
+        let attempt = TokenHash::from_bytes([7; 32]);
+        let other = TokenHash::from_bytes([8; 32]);
+        let mut item = sample_item();
+        item.insert(attr::ATTEMPT_HASH.to_owned(), bytes(attempt.as_bytes()));
+        let record = record_from_item(&item).ok();
+        let right = TokenHash::from_bytes([1; 32]);
+        let wrong = TokenHash::from_bytes([3; 32]);
+
+        assert!(matches!(
+            lost_claim_outcome(record.clone(), &right, Some(&attempt), 30),
+            ClaimOutcome::Repeated(_)
+        ));
+        assert!(matches!(
+            lost_claim_outcome(record.clone(), &right, Some(&other), 30),
+            ClaimOutcome::AlreadyClaimed { claimed_at: 20 }
+        ));
+        assert!(matches!(
+            lost_claim_outcome(record.clone(), &wrong, Some(&attempt), 30),
+            ClaimOutcome::NotFound
+        ));
+
+        item.insert(
+            attr::STATE.to_owned(),
+            string(RecordState::Deleted.as_str()),
+        );
+        let deleted = record_from_item(&item).ok();
+        assert!(matches!(
+            lost_claim_outcome(deleted, &right, Some(&attempt), 30),
             ClaimOutcome::AlreadyClaimed { claimed_at: 20 }
         ));
     }

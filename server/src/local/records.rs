@@ -19,7 +19,7 @@ use crate::store::{
 use crate::token::TokenHash;
 
 /// Version of the schema below, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE records (
@@ -32,14 +32,18 @@ CREATE TABLE records (
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     claimed_at  INTEGER,
-    deleted_at  INTEGER
+    deleted_at  INTEGER,
+    attempt_hash BLOB
 ) STRICT;
 CREATE INDEX records_state_expires_at ON records (state, expires_at);
 CREATE INDEX records_state_claimed_at ON records (state, claimed_at);
 ";
 
 const COLUMNS: &str = "id, state, size, claim_hash, owner_hash, metadata, \
-                       created_at, expires_at, claimed_at, deleted_at";
+                       created_at, expires_at, claimed_at, deleted_at, attempt_hash";
+
+/// Changes from version 1, which had no claim attempts.
+const MIGRATE_FROM_1: &str = "ALTER TABLE records ADD COLUMN attempt_hash BLOB;";
 
 /// A [`RecordStore`] in one SQLite database file.
 #[derive(Debug, Clone)]
@@ -91,6 +95,9 @@ fn migrate(connection: &Connection) -> Result<(), rusqlite::Error> {
     match version {
         0 => connection.execute_batch(&format!(
             "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        )),
+        1 => connection.execute_batch(&format!(
+            "BEGIN; {MIGRATE_FROM_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         )),
         SCHEMA_VERSION => Ok(()),
         other => Err(rusqlite::Error::SqliteFailure(
@@ -161,10 +168,12 @@ impl RecordStore for SqliteRecordStore {
         &self,
         id: &FileId,
         claim_hash: &TokenHash,
+        attempt_hash: Option<&TokenHash>,
         now: u64,
     ) -> Result<ClaimOutcome, StoreError> {
         let id = id.clone();
         let claim_hash = *claim_hash;
+        let attempt_hash = attempt_hash.copied();
         self.run(move |connection| {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -177,6 +186,10 @@ impl RecordStore for SqliteRecordStore {
                 return Ok(ClaimOutcome::NotFound);
             }
 
+            if record.repeats_claim(attempt_hash.as_ref()) {
+                return Ok(ClaimOutcome::Repeated(record));
+            }
+
             let outcome = match record.recipient_status(now) {
                 RecipientStatus::Pending => ClaimOutcome::NotFound,
                 RecipientStatus::AlreadyClaimed { claimed_at } => {
@@ -185,9 +198,13 @@ impl RecordStore for SqliteRecordStore {
                 RecipientStatus::Expired { expires_at } => ClaimOutcome::Expired { expires_at },
                 RecipientStatus::Claimable => {
                     let changed = transaction.execute(
-                        "UPDATE records SET state = 'claimed', claimed_at = ?2 \
+                        "UPDATE records SET state = 'claimed', claimed_at = ?2, attempt_hash = ?3 \
                          WHERE id = ?1 AND state = 'active' AND expires_at > ?2",
-                        params![id.as_str(), to_sql_int(now)?],
+                        params![
+                            id.as_str(),
+                            to_sql_int(now)?,
+                            attempt_hash.as_ref().map(|hash| hash.as_bytes().as_slice()),
+                        ],
                     )?;
                     if changed != 1 {
                         return Err(inconsistent_record(&id));
@@ -195,6 +212,7 @@ impl RecordStore for SqliteRecordStore {
                     ClaimOutcome::Claimed(Record {
                         state: RecordState::Claimed,
                         claimed_at: Some(now),
+                        attempt_hash,
                         ..record
                     })
                 }
@@ -278,6 +296,7 @@ fn record_from_row(row: &Row<'_>) -> Result<Record, rusqlite::Error> {
         expires_at: from_sql_int(row, 7)?,
         claimed_at: optional_sql_int(row, 8)?,
         deleted_at: optional_sql_int(row, 9)?,
+        attempt_hash: optional_token_hash(row, 10)?,
     })
 }
 
@@ -291,6 +310,16 @@ fn conversion_error(
     error: impl std::error::Error + Send + Sync + 'static,
 ) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Null, Box::new(error))
+}
+
+fn optional_token_hash(row: &Row<'_>, column: usize) -> Result<Option<TokenHash>, rusqlite::Error> {
+    let bytes: Option<Vec<u8>> = row.get(column)?;
+    bytes
+        .map(|bytes| {
+            TokenHash::from_slice(&bytes)
+                .ok_or_else(|| conversion_error(column, InvalidColumn("hash")))
+        })
+        .transpose()
 }
 
 fn token_hash(row: &Row<'_>, column: usize) -> Result<TokenHash, rusqlite::Error> {

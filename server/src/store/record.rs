@@ -86,6 +86,9 @@ pub struct Record {
     pub expires_at: u64,
     /// Time of the one successful claim, kept after deletion.
     pub claimed_at: Option<u64>,
+    /// `SHA-256` of the claim attempt that the successful claim carried, if
+    /// it carried one.
+    pub attempt_hash: Option<TokenHash>,
     /// Time the ciphertext was deleted.
     pub deleted_at: Option<u64>,
 }
@@ -111,6 +114,17 @@ pub enum RecipientStatus {
 }
 
 impl Record {
+    /// Tells whether a claim with `attempt_hash` repeats the successful
+    /// claim: the same attempt, while the ciphertext is not deleted. The
+    /// hashes are compared in constant time.
+    pub fn repeats_claim(&self, attempt_hash: Option<&TokenHash>) -> bool {
+        let same_attempt = match (&self.attempt_hash, attempt_hash) {
+            (Some(stored), Some(given)) => stored.matches(given),
+            _ => false,
+        };
+        same_attempt && self.state == RecordState::Claimed
+    }
+
     /// Returns what the recipient may learn about this record at `now`.
     ///
     /// A claim outranks expiry, so a link claimed just before it expired
@@ -151,6 +165,10 @@ pub enum ActivateOutcome {
 pub enum ClaimOutcome {
     /// This call claimed the record. It is returned in its claimed state.
     Claimed(Record),
+    /// The record was claimed before by a claim with the same attempt hash,
+    /// and its ciphertext is not deleted; see [`Record::repeats_claim`].
+    /// Nothing changed.
+    Repeated(Record),
     /// No record, a different claim hash, or a pending upload. Callers must
     /// respond to all three alike so that a bare id reveals nothing.
     NotFound,
@@ -202,16 +220,20 @@ pub trait RecordStore: Send + Sync {
     /// Moves a record from pending to active if `now < expires_at`.
     async fn activate(&self, id: &FileId, now: u64) -> Result<ActivateOutcome, StoreError>;
 
-    /// Claims a record: active to claimed, with `claimed_at = now`, if and
-    /// only if `claim_hash` matches the stored hash and `now < expires_at`.
+    /// Claims a record: active to claimed, with `claimed_at = now` and the
+    /// `attempt_hash` stored, if and only if `claim_hash` matches the stored
+    /// hash and `now < expires_at`.
     ///
     /// Of any number of concurrent calls with the right hash, exactly one
-    /// returns [`ClaimOutcome::Claimed`]. The hash comparison must not leak
+    /// returns [`ClaimOutcome::Claimed`]. A later call with the right hash
+    /// and the winner's attempt hash returns [`ClaimOutcome::Repeated`]
+    /// while the record is claimed. The hash comparisons must not leak
     /// timing in backends that compare in process.
     async fn claim(
         &self,
         id: &FileId,
         claim_hash: &TokenHash,
+        attempt_hash: Option<&TokenHash>,
         now: u64,
     ) -> Result<ClaimOutcome, StoreError>;
 

@@ -511,10 +511,11 @@ impl RecordStore for CountingRecords {
         &self,
         id: &FileId,
         claim_hash: &TokenHash,
+        attempt_hash: Option<&TokenHash>,
         now: u64,
     ) -> Result<ClaimOutcome, StoreError> {
         self.count();
-        self.inner.claim(id, claim_hash, now).await
+        self.inner.claim(id, claim_hash, attempt_hash, now).await
     }
     async fn mark_deleted(&self, id: &FileId, now: u64) -> Result<bool, StoreError> {
         self.count();
