@@ -123,6 +123,37 @@ describe('faults', () => {
     });
   });
 
+  test('lost claim response retried by the same page', async (t) => {
+    const file = await makeFile('lost claim.bin', 'lost claim');
+
+    await withBrowserSession(t, environment, async (session) => {
+      const link = await sendThroughPage(await session.newPage(), environment.server.url, file);
+      environment.sensitive.addLink(link, 'lost claim');
+
+      const page = await session.newPage();
+      assert.equal((await openLink(page, link)).kind, 'file');
+      // The server handles the first claim and uses up the link, but its
+      // response never reaches the page.
+      const serverStatuses = [];
+      let losing = true;
+      await page.route(isClaimUrl, async (route) => {
+        if (!losing || route.request().method() !== 'POST') {
+          return route.continue();
+        }
+        const response = await route.fetch();
+        serverStatuses.push(response.status());
+        return route.abort('connectionfailed');
+      });
+      await page.getByTestId('download-button').click();
+      assert.equal(await waitForMessageKind(page), 'network');
+      assert.deepEqual(serverStatuses, [200], 'the server did not claim the file');
+
+      losing = false;
+      const result = await downloadThroughPage(page, environment.workDir, { buttonTestId: 'retry-button' });
+      assert.equal(await sha256OfFile(result.path), file.sha256, 'downloaded bytes differ from the original');
+    });
+  });
+
   test('ciphertext fetch failure offers retry', async (t) => {
     const file = await makeFile('fetch retry.bin', 'fetch retry');
 

@@ -222,13 +222,19 @@ impl Api {
     }
 
     /// Claims a file with `POST /api/v1/files/{id}/claim`: from here on the
-    /// link no longer works.
-    pub fn claim(&self, id: &str, claim_token: &str) -> Result<ClaimResponse, Error> {
+    /// link no longer works. A claim repeated with the same `claim_attempt`
+    /// after a lost response gets a new download URL.
+    pub fn claim(
+        &self,
+        id: &str,
+        claim_token: &str,
+        claim_attempt: &str,
+    ) -> Result<ClaimResponse, Error> {
         let url = self.endpoint(&path::claim(id))?;
         let request = self
             .http
             .post(url.clone())
-            .json(&ClaimTokenRequest::new(claim_token));
+            .json(&ClaimTokenRequest::with_attempt(claim_token, claim_attempt));
         self.send_json(&url, request)
     }
 

@@ -10,14 +10,16 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use indicatif::ProgressBar;
 use reqwest::Url;
 use safebox_crypto::{
-    Decryptor, HEADER_LEN, Link, LinkError, LinkSecret, Metadata, RecordLayout, TAG_LEN,
-    decrypt_metadata,
+    ClaimAttempt, Decryptor, HEADER_LEN, Link, LinkError, LinkSecret, Metadata, RecordLayout,
+    TAG_LEN, decrypt_metadata,
 };
 use tempfile::NamedTempFile;
 
@@ -198,7 +200,7 @@ pub fn download(
 
     let size = match &destination {
         Destination::Stdout => {
-            let claimed = api.claim(link.id.as_str(), &claim_token)?;
+            let claimed = claim(api, link, progress)?;
             let _note = LinkUsedNote::set();
             let deletion = arm_delete_claimed(api, link);
             let stdout = io::stdout();
@@ -219,7 +221,7 @@ pub fn download(
                 let _ = fs::remove_file(&temp_path);
             });
 
-            let claimed = api.claim(link.id.as_str(), &claim_token)?;
+            let claimed = claim(api, link, progress)?;
             let _note = LinkUsedNote::set();
             let deletion = arm_delete_claimed(api, link);
             let mut sink = BufWriter::new(temp.as_file());
@@ -310,6 +312,52 @@ fn create_temp_file(path: &Path) -> Result<NamedTempFile, Error> {
             // file, which means nothing to the user.
             source: io::Error::from(source.kind()),
         })
+}
+
+/// Number of times a claim is sent again after its response was lost.
+pub const CLAIM_RETRIES: u32 = 3;
+
+/// Pause before a claim is sent again.
+const CLAIM_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Claims the file. A claim whose response never arrived (a network error,
+/// a timeout, a server error) may have succeeded on the server, so it is
+/// sent again with the same [`ClaimAttempt`], which the server recognizes.
+fn claim(api: &Api, link: &Link, progress: &ProgressBar) -> Result<ClaimResponse, Error> {
+    let claim_token = link.secret.claim_token().to_base64();
+    let attempt = ClaimAttempt::generate().to_base64();
+    let mut retries_left = CLAIM_RETRIES;
+    loop {
+        match api.claim(link.id.as_str(), &claim_token, &attempt) {
+            Err(error) if retries_left > 0 && response_may_be_lost(&error) => {
+                retries_left -= 1;
+                progress.suspend(|| {
+                    eprintln!("The claim request failed ({error}); sending it again.");
+                });
+                thread::sleep(CLAIM_RETRY_DELAY);
+            }
+            Err(error) if response_may_be_lost(&error) => {
+                progress.suspend(|| {
+                    eprintln!(
+                        "The server may have accepted the claim without its response arriving; \
+                         then this link is used up."
+                    );
+                });
+                return Err(error);
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Tells whether the server may have handled a request whose response
+/// reported `error`.
+fn response_may_be_lost(error: &Error) -> bool {
+    match error {
+        Error::Network { .. } | Error::Timeout { .. } | Error::Connect { .. } => true,
+        Error::Server { status, .. } => *status >= 500,
+        _ => false,
+    }
 }
 
 /// Arms the deletion of a claimed file's ciphertext, for a failure or

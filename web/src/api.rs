@@ -209,11 +209,17 @@ impl Api {
     }
 
     /// `POST /api/v1/files/{id}/claim`: the one transition that makes the link
-    /// used up, returning a short-lived download URL.
-    pub async fn claim(&self, id: &str, claim_token: &str) -> Result<ClaimResponse, ApiError> {
+    /// used up, returning a short-lived download URL. A claim repeated with
+    /// the same `claim_attempt` after a lost response gets a new URL.
+    pub async fn claim(
+        &self,
+        id: &str,
+        claim_token: &str,
+        claim_attempt: &str,
+    ) -> Result<ClaimResponse, ApiError> {
         let request = json_request(
             Request::post(&self.url(&path::claim(id))),
-            &ClaimTokenRequest::new(claim_token),
+            &ClaimTokenRequest::with_attempt(claim_token, claim_attempt),
         )?;
         let response = send(request).await?;
         parse_json(response, 200).await

@@ -5,7 +5,9 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use safebox_crypto::{FileId, Link, LinkError, LinkSecret, Zeroizing, decrypt_metadata};
+use safebox_crypto::{
+    ClaimAttempt, FileId, Link, LinkError, LinkSecret, Zeroizing, decrypt_metadata,
+};
 
 use safebox_protocol::ClaimResponse;
 
@@ -17,6 +19,9 @@ pub struct Recipient {
     id: FileId,
     secret: LinkSecret,
     claim_token: Zeroizing<String>,
+    /// Sent with every claim from this page, so a retried claim whose
+    /// response was lost gets a new download URL.
+    claim_attempt: Zeroizing<String>,
 }
 
 impl fmt::Debug for Recipient {
@@ -102,6 +107,7 @@ impl Recipient {
             id,
             secret,
             claim_token,
+            claim_attempt: ClaimAttempt::generate().to_base64(),
         })
     }
 
@@ -131,7 +137,9 @@ impl Recipient {
     ///
     /// [`ReceiveError::Api`] for an error response.
     pub async fn claim(&self, api: &Api) -> Result<ClaimResponse, ReceiveError> {
-        Ok(api.claim(self.id.as_str(), &self.claim_token).await?)
+        Ok(api
+            .claim(self.id.as_str(), &self.claim_token, &self.claim_attempt)
+            .await?)
     }
 
     /// Downloads and decrypts a claimed file, saves it as `name`, then
