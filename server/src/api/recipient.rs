@@ -18,7 +18,7 @@ use super::error::{ApiError, read_json, reject_malformed_id, respond};
 use super::sender::parse_path_id;
 use crate::file_id::FileId;
 use crate::store::{ClaimOutcome, RecipientStatus, Record, RecordState};
-use crate::token::SecretToken;
+use crate::token::{SecretToken, TokenHash};
 
 /// `POST /api/v1/files/{id}/info`: burns nothing.
 pub(super) async fn file_info(
@@ -61,18 +61,7 @@ pub(super) async fn claim_file(
     let result = async {
         let body: ClaimTokenRequest = read_json(request, true).await?;
         let token = claim_token_of(&body)?;
-        let attempt_hash = match &body.claim_attempt {
-            None => None,
-            Some(attempt) => Some(
-                SecretToken::from_base64(attempt.expose())
-                    .ok_or_else(|| {
-                        ApiError::InvalidRequest(
-                            "claim_attempt must be 32 bytes of unpadded base64url".to_owned(),
-                        )
-                    })?
-                    .hash(),
-            ),
-        };
+        let attempt_hash = claim_attempt_hash_of(&body)?;
         let now = state.clock.now();
         let expires_at = now + state.config.download_url_ttl;
         let outcome = state
@@ -163,6 +152,17 @@ fn claim_token_of(body: &ClaimTokenRequest) -> Result<SecretToken, ApiError> {
         .as_ref()
         .and_then(|token| SecretToken::from_base64(token.expose()))
         .ok_or(ApiError::NotFound)
+}
+
+/// Returns the hash of the optional `claim_attempt`.
+fn claim_attempt_hash_of(body: &ClaimTokenRequest) -> Result<Option<TokenHash>, ApiError> {
+    let Some(attempt) = &body.claim_attempt else {
+        return Ok(None);
+    };
+    let attempt = SecretToken::from_base64(attempt.expose()).ok_or_else(|| {
+        ApiError::InvalidRequest("claim_attempt must be 32 bytes of unpadded base64url".to_owned())
+    })?;
+    Ok(Some(attempt.hash()))
 }
 
 /// Reads the record and checks the claim token's hash in constant time.
