@@ -13,7 +13,7 @@ use crate::api::{self, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, DEFAULT_MAX_SIZE};
 use crate::local::{LocalBackend, LocalError};
-use crate::serve::{serve, shutdown_signal};
+use crate::serve::serve_until_stopped;
 use crate::sweeper;
 
 /// Serves the Safebox API and web app. Every option can also be set through
@@ -62,6 +62,11 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub sweep_interval: u64,
+
+    /// Seconds that open requests, such as downloads, get to finish after
+    /// Ctrl-C or SIGTERM. A second signal stops the server at once.
+    #[arg(long, env = "SAFEBOX_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace: u64,
 
     /// Settings of the AWS backend.
     #[cfg(feature = "aws")]
@@ -180,7 +185,7 @@ pub async fn run(args: Args) -> Result<(), RunError> {
     );
     println!("Safebox server listening on {}", state.config.public_url());
 
-    let served = serve(listener, app, shutdown_signal()).await;
+    let served = serve_until_stopped(listener, app, Duration::from_secs(args.shutdown_grace)).await;
     sweeper.abort();
     served.map_err(RunError::Serve)?;
     tracing::info!("safebox server stopped");
