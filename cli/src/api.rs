@@ -381,7 +381,16 @@ fn parse_base_url(text: &str) -> Result<Url, Error> {
         url: printable(text),
         reason,
     };
-    let mut url = Url::parse(text.trim()).map_err(|error| invalid(error.to_string()))?;
+    let text = text.trim();
+    // "127.0.0.1:8080" is not a URL, and "localhost:8080" reads as one with
+    // the scheme "localhost".
+    if !text.contains("://") {
+        return Err(invalid(format!(
+            "it does not start with http:// or https://, as in http://{}",
+            printable(text)
+        )));
+    }
+    let mut url = Url::parse(text).map_err(|error| invalid(error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https".to_owned()));
     }
@@ -457,6 +466,19 @@ mod tests {
             url.map(|url| url.to_string()).as_deref(),
             Some("http://127.0.0.1:8080/safebox/")
         );
+    }
+
+    #[test]
+    fn base_url_without_scheme_shows_the_fix() {
+        for text in ["127.0.0.1:8080", "localhost:8080"] {
+            let message = parse_base_url(text).err().map(|error| error.to_string());
+            assert!(
+                message
+                    .as_deref()
+                    .is_some_and(|message| message.contains(&format!("as in http://{text}"))),
+                "{text}: {message:?}"
+            );
+        }
     }
 
     #[test]

@@ -333,8 +333,8 @@ impl Error {
                  the sender deleted it, or it was downloaded or expired a while ago."
             }
             Error::AlreadyDownloaded { .. } => {
-                "A link works once. If you did not download it yourself, someone else did: \
-                 tell the sender."
+                "A link works once, and a download that failed after it started used it \
+                 too. If neither was yours, someone else downloaded the file: tell the sender."
             }
             Error::Expired { .. } => "Ask the sender to upload the file again.",
             Error::DecryptionFailed => {

@@ -16,14 +16,21 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE};
 use crate::api::{Api, root_cause};
 use crate::error::Error;
 
-/// Number of times one download resumes after its connection failed.
-pub const MAX_RESUMES: u32 = 5;
+/// Pauses before the resumed requests of one download: 31 s in all, so a
+/// server that restarts within about half a minute is found again.
+const RESUME_DELAYS: [Duration; 5] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+];
 
-/// Pause before each resumed request.
-const RESUME_DELAY: Duration = Duration::from_secs(1);
+/// Number of times one download resumes after its connection failed.
+pub const MAX_RESUMES: u32 = RESUME_DELAYS.len() as u32;
 
 /// A [`Read`] of the `total` bytes behind a download URL that resumes where
-/// it stopped when the connection fails, up to [`MAX_RESUMES`] times.
+/// it stopped when the connection fails, up to [`MAX_RESUMES`] times in all.
 ///
 /// `Read` can only return an [`io::Error`], so an error of the API (an
 /// expired URL, a deleted file, a server that sends other bytes) is kept for
@@ -131,28 +138,38 @@ impl<'a> ResumingDownload<'a> {
     fn resume_after(&mut self, error: io::Error) -> io::Result<()> {
         self.response = None;
         let detail = describe_read_error(error);
+        let mut reason = format!(
+            "The download from {} stopped at byte {} of {} ({detail})",
+            self.host, self.received, self.total
+        );
         let mut last_error = Error::Network {
             host: self.host.to_owned(),
-            detail: detail.clone(),
+            detail,
         };
         while self.resumes_left > 0 {
+            let used = (MAX_RESUMES - self.resumes_left) as usize;
+            let delay = RESUME_DELAYS
+                .get(used)
+                .copied()
+                .unwrap_or(Duration::from_secs(16));
             self.resumes_left -= 1;
             self.progress.suspend(|| {
-                eprintln!(
-                    "The download from {} stopped at byte {} of {} ({detail}); resuming.",
-                    self.host, self.received, self.total,
-                );
+                eprintln!("{reason}; resuming in {} s.", delay.as_secs());
             });
-            thread::sleep(RESUME_DELAY);
+            thread::sleep(delay);
             match self.request_rest() {
                 Ok(response) => {
                     self.response = Some(response);
                     return Ok(());
                 }
-                // The network may still be down, so it is tried again.
+                // The network or the server may still be down, so it is
+                // tried again.
                 Err(
                     error @ (Error::Network { .. } | Error::Connect { .. } | Error::Timeout { .. }),
-                ) => last_error = error,
+                ) => {
+                    reason = format!("Resuming the download failed ({error})");
+                    last_error = error;
+                }
                 // An expired URL or a deleted file does not come back.
                 Err(error) => {
                     last_error = error;

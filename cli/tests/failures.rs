@@ -40,7 +40,7 @@ fn second_download_already_downloaded() {
         stderr(&second)
     );
     assert!(
-        stderr(&second).contains("If you did not download it yourself"),
+        stderr(&second).contains("a download that failed after it started used it too"),
         "{}",
         stderr(&second)
     );
