@@ -245,6 +245,17 @@ async fn stored_file_is_private() {
     assert_eq!(mode(&data_dir.join("blobs").join(&upload.id)), 0o600);
     assert_eq!(mode(&data_dir.join("blobs")), 0o700);
     assert_eq!(mode(&data_dir.join("blob-signing.key")), 0o600);
+    for database_file in [
+        "records.sqlite3",
+        "records.sqlite3-wal",
+        "records.sqlite3-shm",
+    ] {
+        assert_eq!(
+            mode(&data_dir.join(database_file)),
+            0o600,
+            "{database_file}"
+        );
+    }
     let stored = std::fs::read(data_dir.join("blobs").join(&upload.id)).unwrap();
     assert_eq!(stored, upload.ciphertext);
 }

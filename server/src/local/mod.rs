@@ -14,7 +14,7 @@ mod routes;
 mod signing;
 
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -87,6 +87,22 @@ impl LocalBackend {
         })?;
 
         let database_path = data_dir.join("records.sqlite3");
+        // SQLite would create the file with the umask's mode, and its -wal
+        // and -shm files copy the database's mode, so it is made owner-only
+        // first. A file left by an older version is narrowed too.
+        let owner_only = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&database_path)
+            .and_then(|_| {
+                std::fs::set_permissions(&database_path, std::fs::Permissions::from_mode(0o600))
+            });
+        owner_only.map_err(|source| LocalError::Io {
+            path: database_path.clone(),
+            source,
+        })?;
         let records =
             SqliteRecordStore::open(&database_path).map_err(|source| LocalError::Database {
                 path: database_path,
