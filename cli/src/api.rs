@@ -239,9 +239,9 @@ impl Api {
     }
 
     /// Starts `GET download_url` for the bytes from `offset` on and returns
-    /// the response once its status is a success; the body is then read as a
-    /// stream. Above offset 0 the request carries `Range: bytes=OFFSET-`,
-    /// which a server may ignore, so the caller checks the status.
+    /// the response once its status is a success. The caller reads the body
+    /// as a stream. Above offset 0 the request carries `Range: bytes=OFFSET-`.
+    /// A server may ignore that header, so the caller checks the status.
     pub fn get_blob(&self, download_url: &str, offset: u64) -> Result<Response, Error> {
         let url = parse_absolute(download_url, &self.base, "download_url")?;
         let mut request = self.http.get(url.clone());

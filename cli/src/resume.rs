@@ -11,7 +11,7 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE};
+use reqwest::header::CONTENT_RANGE;
 
 use crate::api::{Api, root_cause};
 use crate::error::Error;
@@ -86,7 +86,7 @@ impl<'a> ResumingDownload<'a> {
     /// positioned at byte `received`.
     fn request_rest(&self) -> Result<Response, Error> {
         let mut response = self.api.get_blob(self.url, self.received)?;
-        let length = header_u64(&response, CONTENT_LENGTH);
+        let length = response.content_length();
 
         if response.status() == StatusCode::PARTIAL_CONTENT {
             let last = self.total.saturating_sub(1);
@@ -228,12 +228,4 @@ pub fn describe_read_error(error: io::Error) -> String {
         return "the connection failed".to_owned();
     }
     root_cause(&error)
-}
-
-fn header_u64(response: &Response, name: reqwest::header::HeaderName) -> Option<u64> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok())
 }

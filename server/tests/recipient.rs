@@ -74,8 +74,9 @@ async fn info_returns_metadata(backend: Backend) {
     );
 }
 
-/// A client whose connection broke resumes with `Range`. The URL's
-/// signature does not cover that header, on S3 nor here.
+/// Checks that a download URL serves `Range` requests, with which a client
+/// resumes after its connection broke. The URL's signature does not cover
+/// that header, on S3 nor here.
 async fn download_url_serves_ranges(backend: Backend) {
     let server = TestServer::start(backend).await;
     let upload = server.active_upload(2000, 600).await;

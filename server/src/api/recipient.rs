@@ -74,7 +74,7 @@ pub(super) async fn claim_file(
                 record
             }
             // A new URL must expire before the sweeper may delete the
-            // ciphertext, so late repeats get the answer of a lost race.
+            // ciphertext, so a late repeat gets the same error as a lost race.
             ClaimOutcome::Repeated(record)
                 if record.claimed_at.is_some_and(|claimed_at| {
                     expires_at <= claimed_at + state.config.claim_grace
